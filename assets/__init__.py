@@ -1,0 +1,1 @@
+"""Asset definitions, by layer: extract (raw), SQL models (staging → marts), publish."""

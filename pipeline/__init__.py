@@ -1,0 +1,1 @@
+"""Salesforce export → DuckDB KPI warehouse, orchestrated by Dagster."""

@@ -1,0 +1,39 @@
+"""The Dagster code location: every asset, check, job, schedule and sensor."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from assets.extract import extract_assets
+from assets.models import model_asset
+from assets.publish import publish_asset
+from assets.run_settings import run_settings
+from pipeline.contracts import load_contracts
+from pipeline.resources import ExportSource, KpiSettings
+from pipeline.schedules import export_sensor, nightly_schedule
+from pipeline.sql_models import load_models
+from pipeline.warehouse import Warehouse
+
+RAW_TABLES = frozenset({("raw", c.table) for c in load_contracts().values()} | {("raw", "run_settings")})
+
+
+def build_definitions() -> dg.Definitions:
+    build_assets = [*extract_assets(), run_settings, *(model_asset(m) for m in load_models(external_tables=RAW_TABLES))]
+    upstream = [key for a in build_assets for key in a.keys]
+    nightly = dg.define_asset_job(
+        "nightly",
+        selection=dg.AssetSelection.all(),
+        description="Load the export, rebuild every model, KPI and mart, run the checks, publish.",
+    )
+    return dg.Definitions(
+        assets=[*build_assets, publish_asset(upstream)],
+        jobs=[nightly],
+        schedules=[nightly_schedule(nightly)],
+        sensors=[export_sensor(nightly)],
+        resources={"warehouse": Warehouse(), "export": ExportSource(), "kpi_settings": KpiSettings()},
+        # The multiprocess executor costs ~2.5 s a step and every step shares one DuckDB writer.
+        executor=dg.in_process_executor,
+    )
+
+
+defs = build_definitions()

@@ -1,0 +1,294 @@
+"""Load one export object into `raw`, verbatim, append-only, with load metadata.
+
+DuckDB's CSV reader does the reading with the dialect pinned (comma, double quote,
+header, every column VARCHAR): a sniffer left to guess loads a truncated file as a
+single column and a repeated header as data. Lines DuckDB cannot parse are kept in
+`audit.rejected_lines` with their line number and text, so nothing is dropped.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import io
+import zipfile
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path, PurePosixPath
+
+import duckdb
+
+from pipeline.contracts import Contract
+
+CHUNK = 16 << 20
+MAX_LINE_SIZE = 64 << 20  # 131k-character rich text fields, several per record
+LOAD_COLUMNS = {"_export_id": "varchar", "_source_file": "varchar", "_row_number": "bigint", "_loaded_at": "timestamp"}
+
+
+class ExportError(Exception):
+    """Input that cannot be loaded; the message names the file (and column)."""
+
+
+def quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+# --- the export: a folder or a .zip --------------------------------------------------
+
+
+def safe_extract(zip_path: Path, target: Path) -> Path:
+    """Extract a zip, refusing entries that would land outside `target`."""
+    with zipfile.ZipFile(zip_path) as archive:
+        for entry in archive.infolist():
+            parts = PurePosixPath(entry.filename.replace("\\", "/")).parts
+            if entry.filename.startswith(("/", "\\")) or ".." in parts or (parts and ":" in parts[0]):
+                raise ExportError(f"{zip_path.name}: entry {entry.filename!r} points outside the export; refusing the zip")
+        target.mkdir(parents=True, exist_ok=True)
+        archive.extractall(target)
+    return target
+
+
+def resolve_export(path: str | Path, scratch: Path) -> Path:
+    """The folder holding the export's files (a zip is extracted under `scratch`)."""
+    path = Path(path)
+    if not path.exists():
+        raise ExportError(f"export not found: {path}")
+    if path.is_dir():
+        return path
+    if zipfile.is_zipfile(path):
+        digest = hashlib.sha1(f"{path.resolve()}:{path.stat().st_size}:{path.stat().st_mtime_ns}".encode()).hexdigest()[:12]
+        target = scratch / f"{path.stem}-{digest}"
+        return target if target.exists() else safe_extract(path, target)
+    raise ExportError(f"{path}: neither a folder nor a .zip export")
+
+
+def find_object_file(export_dir: Path, contract: Contract) -> Path | None:
+    """The object's file anywhere in the export (zips often nest a folder), matched
+    case-insensitively on the contract's accepted names."""
+    wanted = {name.lower() for name in contract.files}
+    found = sorted(p for p in export_dir.rglob("*") if p.is_file() and p.name.lower() in wanted)
+    if len(found) > 1:
+        raise ExportError(f"{contract.object}: several files in the export: {', '.join(str(p.relative_to(export_dir)) for p in found)}")
+    return found[0] if found else None
+
+
+# --- one file: encoding, identity, header ----------------------------------------------
+
+
+@dataclass
+class ScannedFile:
+    path: Path
+    sha1: str
+    encoding: str  # utf-8 | latin-1
+    size: int
+    notes: list[str] = field(default_factory=list)
+
+
+def scan_file(path: Path, configured_encoding: str = "auto") -> ScannedFile:
+    """One pass over the bytes: content hash and encoding (BOM, else valid UTF-8, else Latin-1)."""
+    digest, decoder, valid_utf8, first_bad, offset = hashlib.sha1(), codecs.getincrementaldecoder("utf-8")(), True, None, 0
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK):
+            digest.update(chunk)
+            if valid_utf8:
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError as e:
+                    valid_utf8, first_bad = False, offset + e.start
+            offset += len(chunk)
+    if valid_utf8:
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            valid_utf8, first_bad = False, offset
+    notes = []
+    configured = configured_encoding.lower().replace("_", "-")
+    if configured in ("latin-1", "latin1", "iso-8859-1", "cp1252"):
+        encoding = "latin-1"
+    elif valid_utf8:
+        encoding = "utf-8"
+    else:
+        encoding = "latin-1"
+        if configured not in ("auto", ""):
+            notes.append(f"{path.name}: declared {configured_encoding} but byte {first_bad} is not valid UTF-8; read as Latin-1 (ISO-8859-1)")
+    return ScannedFile(path, digest.hexdigest(), encoding, offset, notes)
+
+
+def utf8_copy(scanned: ScannedFile, scratch: Path) -> Path:
+    """A UTF-8 file DuckDB can read. DuckDB's own latin-1 decoder refuses bytes
+    0x80-0x9F, which real Latin-1 exports contain, so we transcode ourselves."""
+    if scanned.encoding == "utf-8":
+        return scanned.path
+    scratch.mkdir(parents=True, exist_ok=True)
+    target = scratch / f"{scanned.sha1}.utf8.csv"
+    if not target.exists():
+        with open(scanned.path, "rb") as src, open(target, "wb") as dst:
+            while chunk := src.read(CHUNK):
+                dst.write(chunk.decode("latin-1").encode("utf-8"))
+    return target
+
+
+def read_header(path: Path) -> list[str]:
+    """The first record's column names (a header has no newlines; we still read
+    until its quotes balance)."""
+    text = ""
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        for line in f:
+            text += line
+            if text.count('"') % 2 == 0:
+                break
+    row = next(csv.reader(io.StringIO(text)), None)
+    return [c.strip() for c in row] if row else []
+
+
+# --- loading ---------------------------------------------------------------------------
+
+
+def ensure_raw_table(con: duckdb.DuckDBPyConnection, contract: Contract, columns: list[str] = ()) -> None:
+    """raw.<object>: the contract's fields, every column ever seen, load metadata; all VARCHAR."""
+    table = f"raw.{contract.table}"
+    wanted = [f.name for f in contract.fields]
+    con.execute(
+        f"create table if not exists {table} ("
+        + ", ".join([f"{quote(c)} varchar" for c in wanted] + [f"{c} {t}" for c, t in LOAD_COLUMNS.items()])
+        + ")"
+    )
+    existing = {r[0].lower() for r in con.execute(
+        "select column_name from information_schema.columns where table_schema = 'raw' and table_name = ?",
+        [contract.table]).fetchall()}
+    for column in columns:
+        if column.lower() not in existing:
+            con.execute(f"alter table {table} add column {quote(column)} varchar")
+            existing.add(column.lower())
+
+
+def ensure_audit_tables(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("""
+        create table if not exists raw._loads (
+            object varchar, export_id varchar, source_file varchar, sha1 varchar, encoding varchar,
+            bytes bigint, rows_loaded bigint, rows_rejected bigint, columns varchar[], loaded_at timestamp)""")
+    con.execute("""
+        create table if not exists audit.rejected_lines (
+            object varchar, export_id varchar, source_file varchar, line bigint, column_name varchar,
+            error_type varchar, error_message varchar, csv_line varchar, loaded_at timestamp)""")
+
+
+def load_object(
+    con: duckdb.DuckDBPyConnection,
+    contract: Contract,
+    export_dir: Path,
+    *,
+    export_id: str,
+    scratch: Path,
+    encoding: str = "auto",
+) -> dict:
+    """Append the object's file to raw.<object> unless this exact file was loaded
+    before. Returns what happened, for the asset's metadata."""
+    ensure_audit_tables(con)
+    ensure_raw_table(con, contract)
+    table = f"raw.{contract.table}"
+    path = find_object_file(export_dir, contract)
+    if path is None:
+        if contract.required:
+            raise ExportError(f"{contract.files[0]}: required object {contract.object} is missing from export {export_id}")
+        return {"status": "absent", "note": f"no {' / '.join(contract.files)} in export {export_id}; "
+                "KPIs that need it report why they are empty"}
+
+    source = str(path.relative_to(export_dir))
+    scanned = scan_file(path, encoding)
+    already = con.execute("select rows_loaded from raw._loads where object = ? and sha1 = ?",
+                          [contract.object, scanned.sha1]).fetchone()
+    if already is not None:
+        return {"status": "already loaded", "source_file": source, "sha1": scanned.sha1, "rows_loaded": 0}
+
+    readable = utf8_copy(scanned, scratch)
+    header = read_header(readable)
+    loaded_at = datetime.now(timezone.utc).replace(tzinfo=None)
+    if not header:  # a 0-byte file: DuckDB would read it as 0 rows without a word
+        if contract.required:
+            raise ExportError(f"{source}: file is empty (no header row); {contract.object} is required")
+        con.execute("insert into raw._loads values (?, ?, ?, ?, ?, ?, 0, 0, [], ?)",
+                    [contract.object, export_id, source, scanned.sha1, scanned.encoding, scanned.size, loaded_at])
+        return {"status": "empty file", "source_file": source, "rows_loaded": 0,
+                "note": f"{source} is empty (no header row)"}
+
+    duplicates = sorted({c for c in header if [h.lower() for h in header].count(c.lower()) > 1})
+    if duplicates:
+        raise ExportError(f"{source}: column(s) {', '.join(duplicates)} appear more than once in the header")
+    present = {h.lower() for h in header}
+    missing_required = [f.name for f in contract.required_fields if f.name.lower() not in present]
+    if missing_required:
+        raise ExportError(
+            f"{source}: required column(s) {', '.join(missing_required)} missing for {contract.object} "
+            f"(header has {len(header)} columns: {', '.join(header[:12])}{', ...' if len(header) > 12 else ''})"
+        )
+    missing_optional = [f.name for f in contract.fields if not f.required and f.name.lower() not in present]
+    known = {f.name.lower() for f in contract.fields}
+    extra = [h for h in header if h.lower() not in known]
+    ensure_raw_table(con, contract, header)
+
+    columns = "{" + ", ".join(f"{_sql_str(h)}: 'varchar'" for h in header) + "}"
+    rejects = f"rejects_{contract.table}"
+    con.execute(f"""
+        insert into {table} by name
+        select *, ? as _export_id, ? as _source_file, row_number() over () as _row_number, ? as _loaded_at
+        from read_csv(?, header = true, delim = ',', quote = '"', escape = '"', columns = {columns},
+                      auto_detect = false, strict_mode = true, max_line_size = {MAX_LINE_SIZE},
+                      ignore_errors = true, store_rejects = true,
+                      rejects_table = '{rejects}', rejects_scan = '{rejects}_scan')
+    """, [export_id, source, loaded_at, str(readable)])
+    rows = con.execute(f"select count(*) from {table} where _source_file = ? and _loaded_at = ?", [source, loaded_at]).fetchone()[0]
+
+    # A header repeated mid-file (concatenated exports) parses as a data row.
+    repeated = 0
+    if contract.primary_key and contract.primary_key.lower() in present:
+        pk = quote(header[[h.lower() for h in header].index(contract.primary_key.lower())])
+        repeated = con.execute(f"select count(*) from {table} where _loaded_at = ? and {pk} = ?",
+                               [loaded_at, contract.primary_key]).fetchone()[0]
+        if repeated:
+            con.execute(f"""insert into audit.rejected_lines
+                select ?, ?, ?, _row_number + 1, {_sql_str(contract.primary_key)}, 'REPEATED HEADER',
+                       'the header row appears again inside the file', null, ?
+                from {table} where _loaded_at = ? and {pk} = ?""",
+                        [contract.object, export_id, source, loaded_at, loaded_at, contract.primary_key])
+            con.execute(f"delete from {table} where _loaded_at = ? and {pk} = ?", [loaded_at, contract.primary_key])
+            rows -= repeated
+    # DuckDB reports a short line once per missing column: keep one row per line.
+    con.execute(f"""create temp table {rejects}_lines as
+        select line, string_agg(column_name, ', ' order by column_idx) as column_name,
+               max(cast(error_type as varchar)) as error_type, max(error_message) as error_message,
+               any_value(csv_line) as csv_line
+        from {rejects} group by line""")
+    con.execute(f"""insert into audit.rejected_lines
+        select ?, ?, ?, line, column_name, error_type, error_message, csv_line, ? from {rejects}_lines""",
+                [contract.object, export_id, source, loaded_at])
+    rejected = con.execute(f"select count(*) from {rejects}_lines").fetchone()[0]
+    sample = con.execute(f"select line, error_message from {rejects}_lines order by line limit 5").fetchall()
+    con.execute(f"drop table {rejects}_lines")
+    con.execute(f"drop table if exists {rejects}")
+    con.execute(f"drop table if exists {rejects}_scan")
+    con.execute("insert into raw._loads values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [contract.object, export_id, source, scanned.sha1, scanned.encoding, scanned.size,
+                 rows, rejected + repeated, header, loaded_at])
+    notes = list(scanned.notes)
+    if rejected:
+        notes.append(f"{source}: {rejected} line(s) could not be parsed and are kept in audit.rejected_lines "
+                     f"(first: " + "; ".join(f"line {line}: {msg}" for line, msg in sample) + ")")
+    if repeated:
+        notes.append(f"{source}: the header row appears {repeated} more time(s) inside the file; kept in audit.rejected_lines")
+    return {
+        "status": "loaded",
+        "source_file": source,
+        "encoding": scanned.encoding,
+        "sha1": scanned.sha1,
+        "rows_loaded": rows,
+        "rows_rejected": rejected + repeated,
+        "missing_optional_columns": missing_optional,
+        "extra_columns": extra,
+        "note": " ".join(notes),
+    }
+
+
+def _sql_str(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"

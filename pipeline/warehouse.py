@@ -1,0 +1,158 @@
+"""The DuckDB warehouse: one work copy per run, published atomically at the end.
+
+A run never writes the published file. Its first connection copies the published
+warehouse to `<dir>/.work/<run_id>.duckdb`; every asset of the run writes there;
+the `publish` asset renames the work copy over the published file (an atomic
+`rename(2)`), so readers see the old warehouse or the new one, never half a build,
+and a failed run leaves the last good warehouse in place. Renaming also works while a
+reader holds the published file open read-only (it keeps the old inode), which a
+writer opening the file could not.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import time
+import uuid
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+from pydantic import Field, PrivateAttr
+
+from pipeline import settings
+
+# Files are written in the v1.1+ storage format so DuckDB 1.1 and later (CLI, Python,
+# ODBC/JDBC drivers of BI tools) can read them; DuckDB 2.0's own format cannot be read
+# by any 1.x client.
+STORAGE_VERSION = "v1.1.0"
+SCHEMAS = ("raw", "staging", "core", "kpi", "marts", "audit")
+
+# Salesforce value parsing shared by every staging model (see data_contracts/README.md).
+MACROS = r"""
+create or replace temp macro sf_text(v) as nullif(v, '');
+create or replace temp macro sf_id(v) as
+    case when trim(v) in ('', '000000000000000AAA', '000000000000000') then null else trim(v) end;
+create or replace temp macro sf_bool(v) as
+    case lower(trim(v)) when '1' then true when 'true' then true
+                        when '0' then false when 'false' then false end;
+create or replace temp macro sf_timestamp(v) as
+    coalesce(try_strptime(trim(v), '%Y-%m-%d %H:%M:%S'),
+             try_strptime(trim(v), '%Y-%m-%dT%H:%M:%S.%gZ'),
+             try_strptime(trim(v), '%Y-%m-%dT%H:%M:%SZ'),
+             try_strptime(trim(v), '%Y-%m-%d'));
+create or replace temp macro sf_date(v) as cast(sf_timestamp(v) as date);
+create or replace temp macro sf_number(v) as try_cast(nullif(trim(v), '') as double);
+create or replace temp macro sf_integer(v) as try_cast(try_cast(nullif(trim(v), '') as double) as bigint);
+"""
+
+# One connection per run and process: DuckDB allows one read-write opener of a file.
+_OPEN: dict[str, "_RunWarehouse"] = {}
+
+
+class _RunWarehouse:
+    def __init__(self, published: Path, work: Path, config: dict):
+        self.published, self.work = published, work
+        self.lock_file = open(published.parent / ".build.lock", "a+")
+        try:
+            fcntl.flock(self.lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.lock_file.close()
+            raise RuntimeError(
+                f"another run is building {published} right now; runs of this pipeline "
+                "are serialized (the warehouse has a single writer)"
+            ) from None
+        for stale in work.parent.glob("*"):  # left by runs that crashed
+            if stale.name != "spill" and not stale.name.startswith(work.stem):
+                shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
+        if published.exists():
+            shutil.copyfile(published, work)
+        self.con = duckdb.connect(str(work), config=config)
+        for schema in SCHEMAS:
+            self.con.execute(f"create schema if not exists {schema}")
+        self.con.execute(MACROS)
+
+    def close(self):
+        self.con.close()
+        self.lock_file.close()
+
+
+class Warehouse(dg.ConfigurableResource):
+    """The DuckDB warehouse file (WAREHOUSE_PATH), its memory limit and threads."""
+
+    path: str | None = Field(default=None, description="default: $WAREHOUSE_PATH, else warehouse/warehouse.duckdb")
+    memory_limit: str = Field(default_factory=lambda: os.environ.get("WAREHOUSE_MEMORY_LIMIT", "1500MB"))
+    threads: int = Field(
+        default_factory=lambda: int(os.environ.get("WAREHOUSE_THREADS") or os.cpu_count() or 2)
+    )
+
+    _run_id: str = PrivateAttr(default="")
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self._run_id = context.run.run_id if context.run else uuid.uuid4().hex
+
+    @property
+    def published_path(self) -> Path:
+        return Path(self.path or settings.warehouse_path()).resolve()
+
+    @property
+    def work_path(self) -> Path:
+        return self.published_path.parent / ".work" / f"{self._run_id or 'adhoc'}.duckdb"
+
+    @property
+    def scratch_path(self) -> Path:
+        """Run-scoped room for extracted zips and transcoded files; removed with the run."""
+        return self.published_path.parent / ".work" / f"{self._run_id or 'adhoc'}-scratch"
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        """The run's connection to its work copy (made on first use)."""
+        key = str(self.work_path)
+        if key not in _OPEN:
+            self.work_path.parent.mkdir(parents=True, exist_ok=True)
+            temp = self.published_path.parent / ".work" / "spill"
+            _OPEN[key] = _RunWarehouse(
+                self.published_path,
+                self.work_path,
+                {
+                    "memory_limit": self.memory_limit,
+                    "threads": self.threads,
+                    "temp_directory": str(temp),
+                    "storage_compatibility_version": STORAGE_VERSION,
+                    "preserve_insertion_order": True,
+                },
+            )
+        return _OPEN[key].con
+
+    def publish(self) -> dict:
+        """Atomically replace the published warehouse with this run's work copy."""
+        key = str(self.work_path)
+        if key not in _OPEN:
+            raise RuntimeError("nothing to publish: this run opened no work copy")
+        run = _OPEN.pop(key)
+        run.con.execute("checkpoint")
+        run.con.close()
+        fd = os.open(self.work_path, os.O_RDONLY)
+        os.fsync(fd)
+        os.close(fd)
+        os.replace(self.work_path, self.published_path)
+        run.lock_file.close()
+        shutil.rmtree(self.scratch_path, ignore_errors=True)
+        return {"path": str(self.published_path), "bytes": self.published_path.stat().st_size,
+                "published_at": time.strftime("%Y-%m-%d %H:%M:%S")}
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        # A run that did not publish (failure, blocked checks, a subset without
+        # `publish`) discards its work copy; the published file is untouched.
+        run = _OPEN.pop(str(self.work_path), None)
+        if run is not None:
+            run.close()
+            self.work_path.unlink(missing_ok=True)
+            Path(f"{self.work_path}.wal").unlink(missing_ok=True)
+        shutil.rmtree(self.scratch_path, ignore_errors=True)
+
+
+def open_published(path: str | None = None) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the published warehouse, as a reporting tool opens it."""
+    return duckdb.connect(path or settings.warehouse_path(), read_only=True)

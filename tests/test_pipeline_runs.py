@@ -1,0 +1,93 @@
+"""Whole-pipeline runs with real Dagster, a real DuckDB file and publish semantics."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from pipeline.cli import failure_text
+from tests.conftest import csv_rows
+
+
+def run_nightly(export: Path, **resource_config) -> dg.ExecuteInProcessResult:
+    from pipeline.definitions import defs
+
+    config = {"resources": {"export": {"config": {"path": str(export)}}}}
+    for name, values in resource_config.items():
+        config["resources"][name] = {"config": values}
+    with dg.instance_for_test() as instance:
+        return defs.resolve_job_def("nightly").execute_in_process(
+            run_config=config, instance=instance, raise_on_error=False)
+
+
+def published(home: Path) -> Path:
+    return home / "warehouse" / "warehouse.duckdb"
+
+
+def test_fixture_export_lands_in_raw_and_publishes(home, fixture_export):
+    result = run_nightly(fixture_export)
+    assert result.success
+    with duckdb.connect(str(published(home)), read_only=True) as con:
+        for name, table in [("Opportunity", "opportunity"), ("OpportunityHistory", "opportunity_history"),
+                            ("Lead", "lead"), ("Account", "account"), ("Contact", "contact")]:
+            assert con.execute(f"select count(*) from raw.{table}").fetchone()[0] == csv_rows(
+                fixture_export / f"{name}.csv"), table
+        # The file is written in the v1 storage format that DuckDB 1.x clients read.
+        tags = con.execute("select tags from duckdb_databases() where database_name = 'warehouse'").fetchone()[0]
+        assert tags["storage_version"].startswith("v1.")
+    assert not list((home / "warehouse" / ".work").glob("*.duckdb")), "work copy left behind"
+
+
+def test_a_failed_run_leaves_the_published_warehouse_untouched(home, fixture_export, tmp_path):
+    assert run_nightly(fixture_export).success
+    before = published(home).read_bytes()
+    broken = tmp_path / "broken"
+    shutil.copytree(fixture_export, broken)
+    header, *rows = (broken / "Opportunity.csv").read_text().splitlines(keepends=True)
+    (broken / "Opportunity.csv").write_text(header.replace('"StageName",', '"Stage",') + "".join(rows))
+    result = run_nightly(broken)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert "Opportunity.csv: required column(s) StageName missing" in failure_text(failure)
+    assert published(home).read_bytes() == before
+    assert not list((home / "warehouse" / ".work").glob("*.duckdb")), "failed run's work copy left behind"
+
+
+def test_reader_holding_the_published_file_does_not_block_a_run(home, fixture_export):
+    assert run_nightly(fixture_export).success
+    # A separate process holds the published file open read-only for the whole run.
+    reader = subprocess.Popen(
+        [sys.executable, "-c",
+         "import duckdb, sys, time; c = duckdb.connect(sys.argv[1], read_only=True); "
+         "print(c.execute('select count(*) from raw.opportunity').fetchone()[0], flush=True); time.sleep(60)",
+         str(published(home))], stdout=subprocess.PIPE, text=True)
+    try:
+        assert reader.stdout.readline().strip() == "31"
+        result = run_nightly(fixture_export)
+        assert result.success
+    finally:
+        reader.kill()
+        reader.wait()
+    with duckdb.connect(str(published(home)), read_only=True) as con:
+        assert con.execute("select count(*) from raw.opportunity").fetchone()[0] == 31  # idempotent reload
+
+
+def test_a_second_concurrent_build_is_refused_clearly(home, fixture_export):
+    from pipeline.warehouse import Warehouse
+
+    first = Warehouse(path=str(published(home)))
+    first._run_id = "run-a"
+    first.connect()
+    second = Warehouse(path=str(published(home)))
+    second._run_id = "run-b"
+    try:
+        with pytest.raises(RuntimeError, match="another run is building"):
+            second.connect()
+    finally:
+        first.teardown_after_execution(None)
