@@ -30,22 +30,23 @@ from pipeline import settings
 STORAGE_VERSION = "v1.1.0"
 SCHEMAS = ("raw", "staging", "core", "kpi", "marts", "audit")
 
-# Salesforce value parsing shared by every staging model (see data_contracts/README.md).
+# Salesforce value parsing shared by every staging model and check. Stored in the
+# warehouse (not temp) so other connections (checks, readers) can use them too.
 MACROS = r"""
-create or replace temp macro sf_text(v) as nullif(v, '');
-create or replace temp macro sf_id(v) as
+create or replace macro sf_text(v) as nullif(v, '');
+create or replace macro sf_id(v) as
     case when trim(v) in ('', '000000000000000AAA', '000000000000000') then null else trim(v) end;
-create or replace temp macro sf_bool(v) as
+create or replace macro sf_bool(v) as
     case lower(trim(v)) when '1' then true when 'true' then true
                         when '0' then false when 'false' then false end;
-create or replace temp macro sf_timestamp(v) as
+create or replace macro sf_timestamp(v) as
     coalesce(try_strptime(trim(v), '%Y-%m-%d %H:%M:%S'),
              try_strptime(trim(v), '%Y-%m-%dT%H:%M:%S.%gZ'),
              try_strptime(trim(v), '%Y-%m-%dT%H:%M:%SZ'),
              try_strptime(trim(v), '%Y-%m-%d'));
-create or replace temp macro sf_date(v) as cast(sf_timestamp(v) as date);
-create or replace temp macro sf_number(v) as try_cast(nullif(trim(v), '') as double);
-create or replace temp macro sf_integer(v) as try_cast(try_cast(nullif(trim(v), '') as double) as bigint);
+create or replace macro sf_date(v) as cast(sf_timestamp(v) as date);
+create or replace macro sf_number(v) as try_cast(nullif(trim(v), '') as double);
+create or replace macro sf_integer(v) as try_cast(try_cast(nullif(trim(v), '') as double) as bigint);
 """
 
 # One connection per run and process: DuckDB allows one read-write opener of a file.

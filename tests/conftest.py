@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
+# shared/ lies beside the checkout, for developers and CI alike.
 FIXTURE_EXPORT = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "salesforce_sample_export"
-if not FIXTURE_EXPORT.exists():  # CI lays shared/ beside the clone
-    FIXTURE_EXPORT = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "salesforce_sample_export"
 
 
 @pytest.fixture
