@@ -1,0 +1,49 @@
+"""Reporting tools open the published warehouse: DuckDB 1.x clients included."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+import pytest
+
+from tests.test_pipeline_runs import published, run_nightly
+
+OLD_DUCKDB = "1.1.3"
+CLIENT_DIR = Path.home() / ".cache" / "sales-kpi-warehouse" / f"duckdb-{OLD_DUCKDB}"
+
+
+def old_duckdb_python() -> Path:
+    """A separate interpreter with DuckDB 1.1, as a BI tool's older driver would be."""
+    python = CLIENT_DIR / "bin" / "python"
+    if not python.exists():
+        venv.create(CLIENT_DIR, with_pip=True)
+    check = subprocess.run([python, "-c", f"import duckdb; assert duckdb.__version__ == '{OLD_DUCKDB}'"])
+    if check.returncode != 0:
+        install = subprocess.run([python, "-m", "pip", "install", "-q", f"duckdb=={OLD_DUCKDB}"],
+                                 capture_output=True, text=True)
+        if install.returncode != 0:
+            pytest.skip(f"could not install duckdb=={OLD_DUCKDB}: {install.stderr[-300:]}")
+    return python
+
+
+def test_duckdb_1_1_reads_the_published_warehouse(home, fixture_export):
+    assert run_nightly(fixture_export).success
+    python = old_duckdb_python()
+    out = subprocess.run(
+        [python, "-c", "import duckdb, sys; c = duckdb.connect(sys.argv[1], read_only=True); "
+         "print(c.execute('select count(*) from raw.opportunity').fetchone()[0])", str(published(home))],
+        capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "31"
+
+
+def test_current_duckdb_reads_it_from_another_process(home, fixture_export):
+    assert run_nightly(fixture_export).success
+    out = subprocess.run(
+        [sys.executable, "-c", "import duckdb, sys; c = duckdb.connect(sys.argv[1], read_only=True); "
+         "print(c.execute('select count(*) from raw.lead').fetchone()[0])", str(published(home))],
+        capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.strip() == "22", out.stderr
