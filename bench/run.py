@@ -1,0 +1,268 @@
+"""Benchmark: the pipeline against DuckDB itself, measured side by side in one run.
+
+    .venv/bin/python bench/run.py                      # enterprise scale (~14 GB export)
+    .venv/bin/python bench/run.py --scale 0.1 0.01     # growth at smaller scales
+    .venv/bin/python bench/run.py --scale tiny         # smoke run (the test suite does this)
+
+For each scale it generates (or reuses) a demo export, then runs, each in its own
+process so peak RSS is that process's own:
+
+- baseline_ingest: bare `CREATE TABLE AS SELECT * FROM read_csv(...)` of every file
+- baseline_sql: the same load plus every SQL model, in one DuckDB connection, no
+  Dagster, no checks
+- nightly: the real nightly job (extract, models, KPIs, marts, checks, publish) on an
+  empty warehouse
+- delta: the nightly job again, on a copy of that warehouse, with an export that
+  differs by one more day of activity
+
+and prints the ratios the goals are stated in; raw figures go to bench/results/*.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+GOALS = {
+    "orchestration_overhead": ("nightly ÷ baseline_sql", 1.25),
+    "ingest": ("extract steps ÷ baseline_ingest", 1.25),
+    "checks_share": ("check steps ÷ nightly", 0.2),
+    "nightly_delta": ("delta ÷ nightly", 0.3),
+}
+GIB = 1 << 30
+
+
+# --- workers: each runs in its own process -------------------------------------------
+
+
+def worker_baseline(export: Path, db: Path, with_models: bool) -> dict:
+    import duckdb
+
+    from pipeline.contracts import load_contracts
+    from pipeline.extract import LOAD_COLUMNS, find_object_file, quote, read_header, scan_file, utf8_copy
+    from pipeline.resources import KpiSettings
+    from pipeline.warehouse import MACROS, SCHEMAS, STORAGE_VERSION
+    from assets.run_settings import write_settings
+    from pipeline.definitions import RAW_TABLES
+    from pipeline.sql_models import load_models, run_models
+
+    con = duckdb.connect(str(db), config={"storage_compatibility_version": STORAGE_VERSION})
+    for schema in SCHEMAS:
+        con.execute(f"create schema if not exists {schema}")
+    con.execute(MACROS)
+    started = time.perf_counter()
+    for contract in load_contracts().values():
+        path = find_object_file(export, contract)
+        table = f"raw.{contract.table}"
+        if path is None:
+            columns = ", ".join(f"{quote(f.name)} varchar" for f in contract.fields)
+            con.execute(f"create table {table} ({columns}, " + ", ".join(f"{c} {t}" for c, t in LOAD_COLUMNS.items()) + ")")
+            continue
+        readable = utf8_copy(scan_file(path), db.parent / "scratch") if with_models else path
+        if not with_models:  # the bare reference load
+            con.execute(f"create table {table} as select * from read_csv(?, all_varchar = true)", [str(readable)])
+            continue
+        header = read_header(readable)
+        known = {h.lower() for h in header}
+        missing = ", ".join(f"null::varchar as {quote(f.name)}" for f in contract.fields if f.name.lower() not in known)
+        con.execute(
+            f"""create table {table} as select *, {missing + ',' if missing else ''}
+                'bench' as _export_id, ? as _source_file, row_number() over () as _row_number,
+                now()::timestamp as _loaded_at
+                from read_csv(?, all_varchar = true, header = true)""", [path.name, str(readable)])
+    ingest = time.perf_counter() - started
+    result = {"ingest_seconds": ingest}
+    if with_models:
+        write_settings(con, KpiSettings())
+        models = load_models(external_tables=RAW_TABLES)
+        run_models(con, models)
+        result["models_seconds"] = time.perf_counter() - started - ingest
+    con.close()
+    result["seconds"] = time.perf_counter() - started
+    return result
+
+
+def worker_nightly(export: Path) -> dict:
+    import dagster as dg
+
+    from pipeline.definitions import defs
+
+    started = time.perf_counter()
+    with dg.DagsterInstance.get() as instance:
+        result = defs.resolve_job_def("nightly").execute_in_process(
+            instance=instance, raise_on_error=False,
+            run_config={
+                "resources": {"export": {"config": {"path": str(export)}}},
+                "loggers": {"console": {"config": {"log_level": "ERROR"}}},
+            })
+        seconds = time.perf_counter() - started
+        stats = instance.get_run_step_stats(result.run_id)
+    steps = {s.step_key: (s.end_time or 0) - (s.start_time or 0) for s in stats}
+    failed = [s.step_key for s in stats if s.status and s.status.value != "SUCCESS"]
+    return {"seconds": seconds, "success": result.success, "failed_steps": failed, "steps": steps}
+
+
+# --- the driver ----------------------------------------------------------------------
+
+
+def run_worker(args: list[str], env: dict) -> tuple[dict, float]:
+    """Run a worker in a child process; return its JSON and its own peak RSS (bytes)."""
+    out = Path(env["BENCH_OUT"])
+    process = subprocess.Popen([sys.executable, __file__, *args], env=env)
+    _, status, usage = os.wait4(process.pid, 0)
+    if status != 0:
+        raise SystemExit(f"worker {args} failed with status {status}")
+    return json.loads(out.read_text()), usage.ru_maxrss * 1024
+
+
+def append_one_day(src: Path, dst: Path) -> None:
+    """Export B: export A plus one more day of activity (new tasks and events, a few
+    opportunities modified), everything else byte-identical."""
+    import duckdb
+
+    shutil.copytree(src, dst)
+    con = duckdb.connect()
+    for name, prefix in [("Task.csv", "00T"), ("Event.csv", "00U")]:
+        path = dst / name
+        if not path.exists():
+            continue
+        con.execute(f"""
+            create or replace table t as select * from read_csv('{path}', all_varchar = true, header = true)""")
+        n = con.execute("select count(*) // 365 + 1 from t").fetchone()[0]  # ~ one day of activity
+        con.execute(f"""
+            create or replace table extra as
+            select * replace (
+                '{prefix}' || lpad(cast(100000000000000 + row_number() over () as varchar), 15, '0') as Id,
+                strftime(cast(SystemModstamp as timestamp) + interval 1 day, '%Y-%m-%d %H:%M:%S') as SystemModstamp,
+                strftime(cast(CreatedDate as timestamp) + interval 1 day, '%Y-%m-%d %H:%M:%S') as CreatedDate)
+            from (select * from t order by SystemModstamp desc limit {n})""")
+        con.execute(f"copy (select * from t union all select * from extra) to '{path}' (header, force_quote *)")
+    path = dst / "Opportunity.csv"
+    con.execute(f"create or replace table o as select * from read_csv('{path}', all_varchar = true, header = true)")
+    con.execute("""update o set SystemModstamp = strftime(cast(SystemModstamp as timestamp) + interval 1 day,
+                   '%Y-%m-%d %H:%M:%S') where hash(Id) % 500 = 0""")
+    con.execute(f"copy o to '{path}' (header, force_quote *)")
+
+
+def bench_scale(scale: str, workdir: Path) -> dict:
+    from pipeline.demo_export import generate_export
+
+    data = workdir / f"export-{scale}"
+    export_a, export_b = data / "a", data / "b"
+    if not (export_a / "Opportunity.csv").exists():
+        shutil.rmtree(data, ignore_errors=True)
+        started = time.perf_counter()
+        generate_export(export_a, scale=float(scale) if scale[0].isdigit() else scale, seed=42)
+        print(f"[{scale}] generated export in {time.perf_counter() - started:.1f} s", flush=True)
+    if not export_b.exists():
+        append_one_day(export_a, export_b)
+    export_bytes = sum(p.stat().st_size for p in export_a.rglob("*") if p.is_file())
+
+    runs = workdir / f"runs-{scale}"
+    shutil.rmtree(runs, ignore_errors=True)
+    runs.mkdir(parents=True)
+    figures: dict = {"scale": scale, "export_bytes": export_bytes}
+
+    def env_for(name: str) -> dict:
+        home = runs / name
+        (home / "dagster_home").mkdir(parents=True, exist_ok=True)
+        (home / "dagster_home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+        return {**os.environ, "PIPELINE_HOME": str(home), "DAGSTER_HOME": str(home / "dagster_home"),
+                "BENCH_OUT": str(home / "result.json")}
+
+    for name, args in [
+        ("baseline_ingest", ["_baseline", str(export_a), str(runs / "baseline_ingest" / "bare.duckdb")]),
+        ("baseline_sql", ["_baseline", str(export_a), str(runs / "baseline_sql" / "sql.duckdb"), "--models"]),
+        ("nightly", ["_nightly", str(export_a)]),
+    ]:
+        env = env_for(name)
+        result, rss = run_worker(args, env)
+        figures[name] = {**result, "peak_rss_bytes": rss}
+        print(f"[{scale}] {name}: {result['seconds']:.1f} s, peak RSS {rss / GIB:.2f} GiB", flush=True)
+
+    # The delta run starts from the nightly run's published warehouse (yesterday's).
+    env = env_for("delta")
+    shutil.copytree(runs / "nightly" / "warehouse", runs / "delta" / "warehouse",
+                    ignore=shutil.ignore_patterns(".work", ".build.lock"))
+    result, rss = run_worker(["_nightly", str(export_b)], env)
+    figures["delta"] = {**result, "peak_rss_bytes": rss}
+    print(f"[{scale}] delta: {result['seconds']:.1f} s", flush=True)
+
+    nightly = figures["nightly"]
+    steps = nightly["steps"]
+    extract = sum(v for k, v in steps.items() if k.startswith("raw__") and k != "raw__run_settings")
+    checks = sum(v for k, v in steps.items() if "check" in k or k.startswith("audit__"))
+    figures["ratios"] = {
+        "orchestration_overhead": nightly["seconds"] / figures["baseline_sql"]["seconds"],
+        "ingest": extract / figures["baseline_ingest"]["seconds"],
+        "checks_share": checks / nightly["seconds"],
+        "nightly_delta": figures["delta"]["seconds"] / nightly["seconds"],
+    }
+    figures["peak_rss_gib"] = max(figures[k]["peak_rss_bytes"] for k in ("nightly", "delta")) / GIB
+    figures["success"] = nightly["success"] and figures["delta"]["success"]
+    return figures
+
+
+def print_report(all_figures: list[dict]) -> None:
+    print()
+    print(f"{'scale':<12}{'export':>10}{'nightly s':>11}{'base sql s':>11}{'overhead':>10}"
+          f"{'ingest':>8}{'checks':>8}{'delta':>8}{'RSS GiB':>9}")
+    for f in all_figures:
+        r = f["ratios"]
+        print(f"{f['scale']:<12}{f['export_bytes'] / GIB:>8.2f}GB{f['nightly']['seconds']:>11.1f}"
+              f"{f['baseline_sql']['seconds']:>11.1f}{r['orchestration_overhead']:>10.2f}{r['ingest']:>8.2f}"
+              f"{r['checks_share']:>8.2f}{r['nightly_delta']:>8.2f}{f['peak_rss_gib']:>9.2f}")
+    print("\ngoals: " + "; ".join(f"{k} ({what}) <= {goal}" for k, (what, goal) in GOALS.items())
+          + "; peak RSS <= 2 GiB")
+    for f in all_figures:
+        missed = [k for k, (_, goal) in GOALS.items() if f["ratios"][k] > goal]
+        if f["peak_rss_gib"] > 2:
+            missed.append("memory")
+        print(f"  {f['scale']}: " + ("all goals met" if not missed else "missed: " + ", ".join(missed))
+              + ("" if f["success"] else "  (a run FAILED: " + ", ".join(f["nightly"]["failed_steps"]) + ")"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "_baseline":
+        out = worker_baseline(Path(argv[1]), Path(argv[2]), "--models" in argv)
+        Path(os.environ["BENCH_OUT"]).write_text(json.dumps(out))
+        return 0
+    if argv and argv[0] == "_nightly":
+        out = worker_nightly(Path(argv[1]))
+        Path(os.environ["BENCH_OUT"]).write_text(json.dumps(out))
+        return 0
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", nargs="+", default=["enterprise"],
+                        help="tiny | small | demo | enterprise | fractions of enterprise (0.1 0.01)")
+    parser.add_argument("--workdir", default=str(ROOT / "bench" / "data"), help="exports and runs (large)")
+    parser.add_argument("--out", default=str(ROOT / "bench" / "results"))
+    args = parser.parse_args(argv)
+    workdir = Path(args.workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    all_figures = [bench_scale(scale, workdir) for scale in args.scale]
+    print_report(all_figures)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    report = {"machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+              "measured_at": stamp, "figures": all_figures}
+    path = out / f"bench-{stamp}.json"
+    path.write_text(json.dumps(report, indent=2))
+    print(f"\nraw figures: {path}")
+    return 0 if all(f["success"] for f in all_figures) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
