@@ -20,8 +20,9 @@ def test_benchmark_smoke_run_reports_every_ratio(tmp_path, home):
     (report,) = (tmp_path / "results").glob("bench-*.json")
     figures = json.loads(report.read_text())["figures"][0]
     assert figures["success"]
-    for ratio in ("orchestration_overhead", "ingest", "checks_share", "nightly_delta"):
+    for ratio in ("orchestration_overhead", "ingest", "nightly_delta"):
         assert figures["ratios"][ratio] > 0, ratio
+    assert 0 <= figures["ratios"]["checks_share"] < 1
     assert figures["nightly"]["peak_rss_bytes"] > 0
     # the delta export really holds one more day of activity
     tasks_a = (tmp_path / "work" / "export-tiny" / "a" / "Task.csv").read_bytes().count(b"\n")
