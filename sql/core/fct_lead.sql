@@ -1,0 +1,110 @@
+/*
+description: >
+  One row per (non-deleted, latest-version) Lead. Status and LeadSource are matched against the run's
+  lowercase LIKE patterns (closed_lead_statuses, referral_sources) once per distinct value and joined back,
+  so the pattern test does not run per lead. A lead is in the pipeline over [pipeline_start, pipeline_end]:
+  start = created_date; end = converted_date if converted (LastModifiedDate when a converted lead has no
+  ConvertedDate), else last_modified_date if in a closed status, else the as-of date - and never after the
+  as-of date (only matters for an as-of override into the past). is_active: not converted, not in a closed
+  status, created on or before the as-of date.
+columns:
+  lead_id: "The lead's id."
+  owner_id: "Current owner (a user, or a queue id 00G...)."
+  lead_source: "Lead.LeadSource."
+  status: "Lead.Status."
+  company: "Lead.Company."
+  country: "Lead.Country."
+  industry: "Lead.Industry."
+  created_date: "CreatedDate as a date."
+  created_at: "CreatedDate (GMT timestamp)."
+  last_modified_date: "LastModifiedDate as a date."
+  is_converted: "Lead.IsConverted."
+  converted_date: "Lead.ConvertedDate."
+  converted_opportunity_id: "The opportunity the lead became."
+  converted_account_id: "The account the lead became."
+  converted_contact_id: "The contact the lead became."
+  is_closed_status: "Status matches closed_lead_statuses (case-insensitive LIKE)."
+  pipeline_start: "= created_date."
+  pipeline_end: "converted_date if converted, last_modified_date if closed status, else as_of_date; capped at as_of_date."
+  is_active: "Not converted, not in a closed status, created on/before the as-of date."
+  is_referral: "LeadSource matches referral_sources (case-insensitive LIKE)."
+  referring_account_id: "Referring_Account__c: the customer that referred the lead."
+*/
+with leads as (
+    select * from staging.stg_lead
+),
+
+run as (
+    select * from core.dim_run
+),
+
+statuses as (
+    select distinct status from leads where status is not null
+),
+
+closed_statuses as (
+    select distinct statuses.status
+    from statuses
+    inner join (select unnest(closed_lead_statuses) as pattern from run) as patterns
+        on lower(statuses.status) like patterns.pattern
+),
+
+sources as (
+    select distinct lead_source from leads where lead_source is not null
+),
+
+referral_sources as (
+    select distinct sources.lead_source
+    from sources
+    inner join (select unnest(referral_sources) as pattern from run) as patterns
+        on lower(sources.lead_source) like patterns.pattern
+),
+
+flagged as (
+    select
+        leads.*,
+        closed_statuses.status is not null          as is_closed_status,
+        referral_sources.lead_source is not null    as is_referral,
+        coalesce(leads.is_converted, false)         as converted
+    from leads
+    left join closed_statuses on closed_statuses.status = leads.status
+    left join referral_sources on referral_sources.lead_source = leads.lead_source
+),
+
+final as (
+    select
+        flagged.lead_id,
+        flagged.owner_id,
+        flagged.lead_source,
+        flagged.status,
+        flagged.company,
+        flagged.country,
+        flagged.industry,
+        cast(flagged.created_date as date)                                  as created_date,
+        flagged.created_date                                                as created_at,
+        cast(flagged.last_modified_date as date)                            as last_modified_date,
+        flagged.converted                                                   as is_converted,
+        flagged.converted_date,
+        flagged.converted_opportunity_id,
+        flagged.converted_account_id,
+        flagged.converted_contact_id,
+        flagged.is_closed_status,
+        cast(flagged.created_date as date)                                  as pipeline_start,
+        least(
+            case when flagged.converted
+                     then coalesce(flagged.converted_date, cast(flagged.last_modified_date as date), run.as_of_date)
+                 when flagged.is_closed_status
+                     then coalesce(cast(flagged.last_modified_date as date), run.as_of_date)
+                 else run.as_of_date end,
+            run.as_of_date
+        )                                                                   as pipeline_end,
+        not flagged.converted
+            and not flagged.is_closed_status
+            and coalesce(cast(flagged.created_date as date) <= run.as_of_date, true) as is_active,
+        flagged.is_referral,
+        flagged.referring_account                                           as referring_account_id
+    from flagged
+    cross join run
+)
+
+select * from final

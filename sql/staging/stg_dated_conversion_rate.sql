@@ -1,0 +1,45 @@
+/*
+description: >
+  One row per DatedConversionRate Id: the latest version across every loaded export (newest SystemModstamp, then latest load, then last row of the file). Rows without an Id are dropped. Every contract field renamed to snake_case and cast with the contract type; Id becomes dated_conversion_rate_id. No joins. Conversion rates that change over time (advanced currency management), each valid from StartDate until the next rate's start. When present, money KPIs convert a deal with the rate in force on its close date (a contract on its start date) instead of the static rate.
+columns:
+  dated_conversion_rate_id: "The rate's 18-character Salesforce id."
+  iso_code: "Three-letter ISO code of the currency the rate is for."
+  start_date: "First day the rate applies."
+  next_start_date: "First day of the next rate (the rate applies up to the day before)."
+  conversion_rate: "Units of this currency per one corporate-currency unit."
+  created_date: "When the rate was entered (GMT)."
+  last_modified_date: "Last change to the rate (GMT)."
+  system_modstamp: "Last system change (GMT); the newer version wins across exports."
+  _export_id: "The export the chosen version was loaded from."
+  _loaded_at: "When the chosen version was loaded into raw."
+*/
+with source as (
+    select * from raw.dated_conversion_rate
+),
+
+latest as (
+    select *
+    from source
+    where sf_id("Id") is not null
+    qualify row_number() over (
+        partition by sf_id("Id")
+        order by sf_timestamp("SystemModstamp") desc nulls last, _loaded_at desc, _row_number desc
+    ) = 1
+),
+
+final as (
+    select
+        sf_id("Id")                      as dated_conversion_rate_id,
+        sf_text("IsoCode")               as iso_code,
+        sf_date("StartDate")             as start_date,
+        sf_date("NextStartDate")         as next_start_date,
+        sf_number("ConversionRate")      as conversion_rate,
+        sf_timestamp("CreatedDate")      as created_date,
+        sf_timestamp("LastModifiedDate") as last_modified_date,
+        sf_timestamp("SystemModstamp")   as system_modstamp,
+        _export_id,
+        _loaded_at
+    from latest
+)
+
+select * from final

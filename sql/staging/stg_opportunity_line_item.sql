@@ -1,0 +1,56 @@
+/*
+description: >
+  One row per OpportunityLineItem Id: the latest version across every loaded export (newest SystemModstamp, then latest load, then last row of the file), with deleted records (IsDeleted) dropped after the latest version is chosen, so a deletion in a newer export hides older versions. Rows without an Id are dropped. Every contract field renamed to snake_case and cast with the contract type; Id becomes opportunity_line_item_id. No joins. The products sold on each deal. Through Product2 (directly or via the price book entry) it gives the product family dimension of the business-performance dashboard.
+columns:
+  opportunity_line_item_id: "The line item's 18-character Salesforce id."
+  opportunity_id: "The deal the product was sold on."
+  pricebook_entry_id: "The price book entry sold; leads to the product when Product2Id is absent."
+  product2_id: "The product sold."
+  quantity: "Units sold."
+  unit_price: "Sales price per unit."
+  total_price: "Line total (quantity times sales price, less discount)."
+  service_date: "Day the product or service is delivered."
+  currency_iso_code: "Currency of the prices (multi-currency orgs only)."
+  created_date: "When the line item was created (GMT)."
+  last_modified_date: "Last change to the line item (GMT)."
+  system_modstamp: "Last system change (GMT); the newer version wins across exports."
+  is_deleted: "The row is deleted; deleted rows are ignored."
+  _export_id: "The export the chosen version was loaded from."
+  _loaded_at: "When the chosen version was loaded into raw."
+*/
+with source as (
+    select * from raw.opportunity_line_item
+),
+
+latest as (
+    select *
+    from source
+    where sf_id("Id") is not null
+    qualify row_number() over (
+        partition by sf_id("Id")
+        order by sf_timestamp("SystemModstamp") desc nulls last, _loaded_at desc, _row_number desc
+    ) = 1
+),
+
+final as (
+    select
+        sf_id("Id")                      as opportunity_line_item_id,
+        sf_id("OpportunityId")           as opportunity_id,
+        sf_id("PricebookEntryId")        as pricebook_entry_id,
+        sf_id("Product2Id")              as product2_id,
+        sf_number("Quantity")            as quantity,
+        sf_number("UnitPrice")           as unit_price,
+        sf_number("TotalPrice")          as total_price,
+        sf_date("ServiceDate")           as service_date,
+        sf_text("CurrencyIsoCode")       as currency_iso_code,
+        sf_timestamp("CreatedDate")      as created_date,
+        sf_timestamp("LastModifiedDate") as last_modified_date,
+        sf_timestamp("SystemModstamp")   as system_modstamp,
+        sf_bool("IsDeleted")             as is_deleted,
+        _export_id,
+        _loaded_at
+    from latest
+    where not coalesce(sf_bool("IsDeleted"), false)
+)
+
+select * from final

@@ -1,0 +1,72 @@
+/*
+description: >
+  One row per Task Id: the latest version across every loaded export (newest SystemModstamp, then latest load, then last row of the file), with deleted records (IsDeleted) dropped after the latest version is chosen, so a deletion in a newer export hides older versions. Rows without an Id are dropped. Every contract field renamed to snake_case and cast with the contract type; Id becomes task_id. No joins. Calls, emails and to-dos logged by reps. They make up the team-activities dashboard (total, completed, overdue, calls, emails) and the leaderboard's activity count; a rep's first completed call or email with a lead or contact ends their ramp time.
+columns:
+  task_id: "The task's 18-character Salesforce id (prefix 00T)."
+  who_id: "The person the task is with; a lead (00Q) or a contact (003)."
+  what_id: "The record the task is about (account, opportunity, ...)."
+  account_id: "The account the task relates to."
+  subject: "Task subject; a fallback for telling calls from emails."
+  activity_date: "Due date of the task; decides whether an open task is overdue."
+  status: "Task status (Not Started, In Progress, Completed, ...)."
+  priority: "Task priority."
+  is_closed: "The task is completed; only completed tasks count as contacts."
+  owner_id: "The rep who owns the task."
+  type: "Task type (Call, Email, Meeting, Other); often empty."
+  task_subtype: "Kind of task set by Salesforce; the first way to tell calls from emails."
+  call_type: "Inbound, Outbound or Internal; filled for logged calls."
+  call_duration_in_seconds: "Length of a logged call."
+  call_disposition: "Outcome of a logged call."
+  completed_date_time: "When the task was completed (GMT); dates a rep's first contact."
+  description: "Comments on the task (free text, may hold personal details). (pii: never select it in a mart)"
+  created_date: "When the task was created (GMT); the last-resort activity date."
+  last_modified_date: "Last change to the task (GMT)."
+  system_modstamp: "Last system change (GMT); the newer version wins across exports."
+  is_deleted: "The task is deleted; deleted rows are ignored."
+  _export_id: "The export the chosen version was loaded from."
+  _loaded_at: "When the chosen version was loaded into raw."
+*/
+with source as (
+    select * from raw.task
+),
+
+latest as (
+    select *
+    from source
+    where sf_id("Id") is not null
+    qualify row_number() over (
+        partition by sf_id("Id")
+        order by sf_timestamp("SystemModstamp") desc nulls last, _loaded_at desc, _row_number desc
+    ) = 1
+),
+
+final as (
+    select
+        sf_id("Id")                         as task_id,
+        sf_id("WhoId")                      as who_id,
+        sf_id("WhatId")                     as what_id,
+        sf_id("AccountId")                  as account_id,
+        sf_text("Subject")                  as subject,
+        sf_date("ActivityDate")             as activity_date,
+        sf_text("Status")                   as status,
+        sf_text("Priority")                 as priority,
+        sf_bool("IsClosed")                 as is_closed,
+        sf_id("OwnerId")                    as owner_id,
+        sf_text("Type")                     as type,
+        sf_text("TaskSubtype")              as task_subtype,
+        sf_text("CallType")                 as call_type,
+        sf_integer("CallDurationInSeconds") as call_duration_in_seconds,
+        sf_text("CallDisposition")          as call_disposition,
+        sf_timestamp("CompletedDateTime")   as completed_date_time,
+        sf_text("Description")              as description,
+        sf_timestamp("CreatedDate")         as created_date,
+        sf_timestamp("LastModifiedDate")    as last_modified_date,
+        sf_timestamp("SystemModstamp")      as system_modstamp,
+        sf_bool("IsDeleted")                as is_deleted,
+        _export_id,
+        _loaded_at
+    from latest
+    where not coalesce(sf_bool("IsDeleted"), false)
+)
+
+select * from final
