@@ -198,6 +198,35 @@ DESCRIPTIONS = [
     "He said: \"we'll sign next week\", but legal, procurement and IT still need to approve.",
 ]
 
+# Latin-1 exports only: what real ones carry -- C1 bytes left by UTF-8 text that was decoded as Latin-1
+# before it reached Salesforce ("BOGOTÁ" -> "BOGOTÃ" + 0x81) and NUL bytes inside text areas
+MOJIBAKE_CITY = "BOGOTÃ\x81"
+LATIN1_DESCRIPTIONS = [
+    "Visita a BOGOTÃ\x81: el cliente confirma el piloto.\nEnviar propuesta, \"versión 2\".",
+    "Notas importadas del sistema anterior:\x00 llamar de nuevo en marzo.",
+]
+LONG_TEXT_CHARS = 32_000  # Salesforce's Long Text Area maximum (Description)
+
+
+def _long_notes(n_chars: int = LONG_TEXT_CHARS) -> str:
+    """An account-plan log pasted into Description over the years: many dated, multi-line entries."""
+    lines = [
+        "Llamada con el CFO (José Núñez): revisión de la propuesta, \"versión {k}\", descuento del {p}%.",
+        "Meeting with procurement in München; they want 3-year pricing, SSO and a data-residency clause.",
+        "Next steps: send the MSA to legal, book the demo for the Düsseldorf team, follow up on invoice #{k}04.",
+        "Competidor \"Globex\" ofrece 20% menos; destacar soporte en español y la integración con SAP.",
+        "Renewal risk: champion (Zoë Lefèvre) moved to another role; new sponsor is the CTO, Søren Østergaard.",
+    ]
+    out, size, k = [], 0, 0
+    while size < n_chars:
+        day = date(2021, 7, 1).toordinal() + 3 * k
+        entry = f"{date.fromordinal(day).isoformat()} - " + lines[k % len(lines)].format(k=k, p=5 + k % 15) + "\n"
+        out.append(entry)
+        size += len(entry)
+        k += 1
+    return "".join(out)[:n_chars]
+
+
 TASK_SUBJECTS = {
     0: ["Call", "Discovery call", "Follow-up call", "Llamada de seguimiento"],  # Call
     1: ["Email: Introduction", "Email: Proposal sent", "Email: Re: pricing", "Correo: propuesta"],  # Email
@@ -227,7 +256,7 @@ FIELDS: dict[str, list[str]] = {
     "Account": ["Id", "IsDeleted", "MasterRecordId", "Name", "Type", "ParentId", "BillingStreet", "BillingCity",
                 "BillingState", "BillingPostalCode", "BillingCountry", "Phone", "Website", "Industry",
                 "AnnualRevenue", "NumberOfEmployees", "OwnerId", "CurrencyIsoCode", "CreatedDate", "CreatedById",
-                "LastModifiedDate", "SystemModstamp"],
+                "LastModifiedDate", "SystemModstamp", "Description"],
     "Contact": ["Id", "IsDeleted", "AccountId", "FirstName", "LastName", "Email", "Phone", "Title", "LeadSource",
                 "OwnerId", "CreatedDate", "LastModifiedDate", "SystemModstamp"],
     "Lead": ["Id", "IsDeleted", "FirstName", "LastName", "Email", "Phone", "Title", "Company", "Country",
@@ -238,7 +267,7 @@ FIELDS: dict[str, list[str]] = {
                     "Probability", "ExpectedRevenue", "CloseDate", "Type", "LeadSource", "IsClosed", "IsWon",
                     "ForecastCategory", "ForecastCategoryName", "CampaignId", "Pricebook2Id", "OwnerId",
                     "ContractId", "CurrencyIsoCode", "CreatedDate", "CreatedById", "LastModifiedDate",
-                    "SystemModstamp", "LastStageChangeDate", "Referring_Account__c"],
+                    "SystemModstamp", "LastStageChangeDate", "Referring_Account__c", "Description"],
     "OpportunityHistory": ["Id", "OpportunityId", "CreatedById", "CreatedDate", "StageName", "Amount",
                            "ExpectedRevenue", "CloseDate", "Probability", "ForecastCategory", "SystemModstamp",
                            "IsDeleted"],
@@ -424,6 +453,13 @@ def _make_users(rng, sc: Scale, clk: Clock) -> Users:
     big = np.iinfo(np.int64).max // 2
     U.hire_s = np.where(hire == NA, -big, hire * DAY + 8 * 3600)
     U.term_s = np.where(term == NA, big, term * DAY)
+    # onboarding: a rep hired during the history makes the first prospect contact 5-60 days after the
+    # hire date (median ~20); no task or event of a rep falls before this moment
+    ramp_days = np.clip(np.round(rng.lognormal(np.log(20), 0.55, n_rep)), 5, 60).astype(np.int64)
+    ramp_tod = _tod(rng, n_rep)
+    U.ready_s = U.hire_s.copy()
+    new_rep = hire[U.rep] >= d0
+    U.ready_s[U.rep[new_rep]] = (hire[U.rep] + ramp_days)[new_rep] * DAY + ramp_tod[new_rep]
     U.skill = np.exp(rng.normal(0, 0.3, n))
     U.active_at_end = U.term_s > clk.end_ts
 
@@ -465,13 +501,27 @@ def _keep_or_pick(rng, U, clk, owner, ts):
     return owner
 
 
+BIG_TS = np.iinfo(np.int64).max // 2
+
+
 def _reassign_departed(rng, U, clk, owner, is_open):
-    """Open records of reps who left are reassigned to a current rep."""
+    """Open records of reps who left are reassigned when the rep leaves, to a rep still there today.
+
+    Returns (current owner, switch time): before the switch time the record belonged to the original
+    owner (whose tasks and events on it keep that owner), from it on to the current one.
+    """
     gone = is_open & ~U.active_at_end[owner]
+    switch = np.full(len(owner), BIG_TS, np.int64)
     if gone.any():
         owner = owner.copy()
-        owner[gone] = _pick_reps(rng, U, clk, np.full(gone.sum(), clk.end_ts - DAY))
-    return owner
+        left = U.term_s[owner[gone]]
+        new = _pick_reps(rng, U, clk, np.minimum(left + DAY, clk.end_ts - DAY))
+        again = ~U.active_at_end[new]
+        if again.any():
+            new[again] = _pick_reps(rng, U, clk, np.full(again.sum(), clk.end_ts - DAY))
+        switch[gone] = left
+        owner[gone] = new
+    return owner, switch
 
 
 # --------------------------------------------------------------------------------------
@@ -514,7 +564,7 @@ def generate_export(
         "ForecastingQuota": "0J9", "CurrencyType": "01L", "DatedConversionRate": "04w",
         "OpportunityStage": "01J", "Pricebook2": "01s", "Period": "026", "ForecastingType": "0Db",
     }.items()}
-    g = _Gen(rng, sc, clk, ids, locale)
+    g = _Gen(rng, sc, clk, ids, locale, enc)
     g.build()
     counts = {}
     for obj, n, renders, quote in g.tables():
@@ -523,8 +573,10 @@ def generate_export(
 
 
 class _Gen:
-    def __init__(self, rng, sc, clk, ids, locale):
+    def __init__(self, rng, sc, clk, ids, locale, encoding="utf-8"):
         self.rng, self.sc, self.clk, self.ids, self.locale = rng, sc, clk, ids, locale
+        # the Latin-1 quirks are placed without drawing from rng, so both encodings hold the same data
+        self.latin1 = encoding == "latin-1"
         self._tables = []
 
     def tables(self):
@@ -563,20 +615,26 @@ class _Gen:
         src = np.where(src == len(LEAD_SOURCES), -1, src)
         p_conv = np.where(np.isin(src, list(REFERRAL_SOURCES)), 0.34, np.where(src == 0, 0.13, 0.19))
         p_conv = p_conv * np.clip(U.skill[owner], 0.6, 1.6)
-        lag = (rng.lognormal(np.log(18 * DAY), 0.8, n)).astype(np.int64) + 3600
+        # lifecycle: a lead is converted 5-120 days after creation (median ~20) or, if not, closed as
+        # "Closed - Not Converted" 15-180 days after creation (median ~45); only recent leads are still
+        # open at the as-of date, plus a small tail of stale ones (~2% of last year's unconverted leads)
+        lag = np.clip(rng.lognormal(np.log(20 * DAY), 0.65, n), 5 * DAY + 60, 120 * DAY - 60).astype(np.int64)
         conv_ts = created + lag
         converted = (rng.random(n) < p_conv) & (conv_ts < clk.end_ts - 600)
         age = (clk.end_ts - created) / DAY
-        close_lag = (rng.lognormal(np.log(40 * DAY), 0.7, n)).astype(np.int64) + 3600
-        u = rng.random(n)
-        closed_nc = ~converted & (created + close_lag < clk.end_ts) & (u < np.where(age > 90, 0.8, 0.3))
-        working = ~converted & ~closed_nc & (rng.random(n) < np.where(age > 20, 0.7, 0.45))
+        close_lag = np.clip(rng.lognormal(np.log(45 * DAY), 0.6, n), 15 * DAY + 60, 180 * DAY - 60).astype(np.int64)
+        stale = (rng.random(n) < 0.02) & (age < 420)
+        closed_nc = ~converted & ~stale & (created + close_lag < clk.end_ts)
+        working = ~converted & ~closed_nc & (rng.random(n) < np.where(age > 20, 0.75, 0.45))
         status = np.where(converted, 2, np.where(closed_nc, 3, np.where(working, 1, 0)))
         end_ts = np.where(converted, conv_ts, np.where(closed_nc, created + close_lag, clk.end_ts))
-        lastmod = np.where(status >= 2, end_ts, np.minimum(created + (rng.random(n) * (clk.end_ts - created)).astype(np.int64), clk.end_ts))
-        owner = _reassign_departed(rng, U, clk, owner, status < 2)
+        touched = created + (rng.random(n) * np.minimum(clk.end_ts - created, 60 * DAY)).astype(np.int64)
+        lastmod = np.where(status >= 2, end_ts, np.minimum(touched, clk.end_ts))
+        owner = self._first_contact_leads(owner, created, status, end_ts)
+        owner0 = owner
+        owner, switch = _reassign_departed(rng, U, clk, owner, status < 2)
         country = self._country_for_region(U.region[owner])
-        self.L = dict(n=n, created=created, owner=owner, src=src, status=status, converted=converted,
+        self.L = dict(n=n, created=created, owner=owner, owner0=owner0, switch=switch, src=src, status=status, converted=converted,
                       conv_ts=np.where(converted, conv_ts, NA), end_ts=end_ts, lastmod=lastmod, country=country,
                       first=rng.integers(0, len(FIRST_NAMES), n), last=rng.integers(0, len(LAST_NAMES), n),
                       company=rng.integers(0, len(COMPANY_WORDS) * len(COMPANY_SUFFIX), n),
@@ -619,6 +677,38 @@ class _Gen:
         first_contact[c_acc[::-1]] = np.arange(len(c_acc))[::-1]
         A["contact"] = first_contact
         A["currency"] = np.array([CURRENCIES.index(COUNTRIES[c][2]) for c in range(len(COUNTRIES))])[A["country"]]
+
+    def _first_contact_leads(self, owner, created, status, end_ts):
+        """Give each rep hired during the history a lead to contact on the day the rep's ramp-up ends.
+
+        The lead is the newest one created before that moment (at most 90 days before) that gets
+        contacted and is still in the pipeline then; it is reassigned to the new rep, and
+        `_activities` logs the rep's first call on it at exactly `U.ready_s`.
+        """
+        U, clk = self.U, self.clk
+        reps = U.rep[(U.hire_day[U.rep] >= clk.start_day) & (U.ready_s[U.rep] < clk.end_ts - DAY)
+                     & (U.ready_s[U.rep] < U.term_s[U.rep] - DAY)]
+        reps = reps[np.argsort(U.ready_s[reps], kind="stable")]
+        order = np.argsort(created, kind="stable")
+        cs = created[order]
+        taken = np.zeros(len(created), bool)
+        first_rep, first_lead = [], []
+        for r in reps:
+            rs = U.ready_s[r]
+            j = int(np.searchsorted(cs, rs - 3600)) - 1
+            while j >= 0 and cs[j] >= rs - 90 * DAY:
+                i = order[j]
+                if not taken[i] and status[i] != 0 and end_ts[i] > rs + 3600:
+                    taken[i] = True
+                    first_rep.append(r)
+                    first_lead.append(i)
+                    break
+                j -= 1
+        first_lead = np.array(first_lead, np.int64)
+        owner = owner.copy()
+        owner[first_lead] = np.array(first_rep, np.int64)
+        self.first_lead = first_lead
+        return owner
 
     def _country_for_region(self, region):
         n = len(region)
@@ -790,7 +880,8 @@ class _Gen:
                 "last_change", "lead", "contract")}
         n = len(cat["created"])
         cat["n"] = n
-        cat["owner"] = _reassign_departed(rng, U, clk, cat["owner"], ~cat["closed"])
+        cat["owner0"] = cat["owner"]
+        cat["owner"], cat["switch"] = _reassign_departed(rng, U, clk, cat["owner"], ~cat["closed"])
         cat["currency"] = A["currency"][cat["account"]]
         usd = rng.lognormal(np.log(24000), 0.75, n) * A["size"][cat["account"]]
         usd = np.where(cat["type"] == 1, usd * 0.45, usd)
@@ -856,32 +947,53 @@ class _Gen:
 
     # ------------------------------------------------------------------ tasks and events
     def _activities(self):
+        """Tasks and events on leads and deals.
+
+        Each activity is drawn inside its record's life, then owned by whoever owned the record at
+        that moment (the original owner before a reassignment, the current one after). Activities
+        a rep could not have logged -- before the end of the rep's ramp-up (`U.ready_s`, which is the
+        hire date for reps hired before the history) or from the termination date on -- are dropped,
+        so no task or event of a rep predates the hire date or follows the termination date.
+        """
         rng, sc, clk, U, L, O, A = self.rng, self.sc, self.clk, self.U, self.L, self.O, self.A
-        # lead activities
+        # lead activities (+ one first call per new rep on the lead picked in _first_contact_leads)
         lam = sc.tasks_per_lead * np.array([0.35, 1.1, 1.4, 1.0])[L["status"]]
         k = rng.poisson(lam)
         lp, _ = _segments(k)
+        fl = self.first_lead
+        lp = np.concatenate([lp, fl])
+        forced = np.concatenate([np.zeros(len(lp) - len(fl), bool), np.ones(len(fl), bool)])
         # opportunity activities
         dur = np.where(O["closed"], O["last_change"], clk.end_ts) - O["created"]
         ko = rng.poisson(sc.tasks_per_opportunity * np.clip(dur / (60 * DAY), 0.4, 2.0))
         op, _ = _segments(ko)
         nl, no = len(lp), len(op)
         n = nl + no
-        owner = np.concatenate([L["owner"][lp], O["owner"][op]])
         t0 = np.concatenate([L["created"][lp], O["created"][op]])
-        t0 = np.maximum(t0, U.hire_s[owner])
         t1 = np.concatenate([np.minimum(L["end_ts"][lp], t0[:nl] + 75 * DAY),
                              np.where(O["closed"][op], O["last_change"][op], clk.end_ts)])
-        t1 = np.minimum(np.minimum(t1, U.term_s[owner] - 60), clk.end_ts - 60)
-        t1 = np.maximum(t1, t0 + 60)
+        t1 = np.maximum(np.minimum(t1, clk.end_ts - 60), t0 + 60)
         t = np.minimum(t0 + (rng.random(n) ** 1.3 * (t1 - t0)).astype(np.int64), clk.end_ts - 60)
+        forced_all = np.concatenate([forced, np.zeros(no, bool)])
+        t = np.where(forced_all, U.ready_s[np.concatenate([L["owner0"][lp], O["owner0"][op]])], t)
+        switch = np.concatenate([L["switch"][lp], O["switch"][op]])
+        owner = np.where(t < switch, np.concatenate([L["owner0"][lp], O["owner0"][op]]),
+                         np.concatenate([L["owner"][lp], O["owner"][op]]))
+        keep = (t >= U.ready_s[owner]) & (t < U.term_s[owner] - 60)
+        lp, op = lp[keep[:nl]], op[keep[nl:]]
+        owner, t, t0, forced_all = owner[keep], t[keep], t0[keep], forced_all[keep]
+        nl, no = len(lp), len(op)
+        n = nl + no
         never_contacted = np.concatenate([L["status"][lp] == 0, np.zeros(no, bool)])
         recent = t > clk.end_ts - 14 * DAY
-        open_ = never_contacted | (recent & (rng.random(n) < 0.55)) | (rng.random(n) < 0.03)
-        sub = rng.choice(3, n, p=[0.45, 0.35, 0.20])
+        open_ = (never_contacted | (recent & (rng.random(n) < 0.55)) | (rng.random(n) < 0.03)) & ~forced_all
+        sub = np.where(forced_all, 0, rng.choice(3, n, p=[0.45, 0.35, 0.20]))
         created = np.where(open_, t - rng.integers(0, 3 * DAY, n), t - rng.integers(60, 2 * DAY, n))
-        created = np.maximum(created, t0)
+        created = np.maximum(np.maximum(created, t0), U.hire_s[owner])
+        created = np.minimum(created, t)
         due_day = np.where(open_, created // DAY + rng.integers(1, 15, n), t // DAY)
+        last_day = np.where(U.term_s[owner] >= BIG_TS, NA, U.term_s[owner] // DAY - 1)
+        due_day = np.where(open_ & (last_day != NA), np.maximum(np.minimum(due_day, last_day), created // DAY), due_day)
         who = np.concatenate([lp, np.where(rng.random(no) < 0.8, A["contact"][O["account"][op]], -1)])
         who_is_lead = np.concatenate([np.ones(nl, bool), np.zeros(no, bool)])
         what = np.concatenate([np.full(nl, -1), op])
@@ -892,9 +1004,9 @@ class _Gen:
         typ = np.where(rng.random(n) < 0.65, -1, np.array([0, 1, 3])[sub])  # Call, Email, Other
         status = np.where(open_, rng.choice([1, 2, 3], n, p=[0.7, 0.2, 0.1]), 0)
         lastmod = np.where(open_, created, t)
-        deleted = rng.random(n) < 0.001
+        deleted = (rng.random(n) < 0.001) & ~forced_all
         desc = np.where(rng.random(n) < 0.01, rng.integers(0, len(DESCRIPTIONS), n), -1)
-        subj = sub * 4 + rng.integers(0, 4, n)
+        subj = np.where(forced_all, 1, sub * 4 + rng.integers(0, 4, n))  # "Discovery call"
         self.T = dict(n=n, owner=owner, t=t, open=open_, sub=sub, created=created, due=due_day, who=who,
                       who_is_lead=who_is_lead, what=what, account=account, calltype=calltype, calldur=calldur,
                       disp=disp, type=typ, status=status, lastmod=lastmod, deleted=deleted, desc=desc, subj=subj,
@@ -910,26 +1022,33 @@ class _Gen:
         kl = rng.poisson(sc.events_per_lead * (L["status"] >= 1))
         elp, _ = _segments(kl)
         ne = len(ep) + len(elp)
-        e_owner = np.concatenate([O["owner"][ep], L["owner"][elp]])
         e0 = np.concatenate([O["created"][ep], L["created"][elp]])
         e1 = np.concatenate([np.where(O["closed"][ep], O["last_change"][ep], clk.end_ts + 20 * DAY),
                              np.minimum(L["end_ts"][elp], L["created"][elp] + 60 * DAY)])
-        e0 = np.maximum(e0, U.hire_s[e_owner])
-        e1 = np.minimum(e1, U.term_s[e_owner] - 3600)
         e1 = np.maximum(e1, e0 + 3600)
         st = e0 + (rng.random(ne) * (e1 - e0)).astype(np.int64)
         st = (st // 1800) * 1800 + 1800
-        e_created = np.minimum(np.maximum(e0, st - rng.integers(3600, 10 * DAY, ne)), clk.end_ts - 120)
         allday = rng.random(ne) < 0.01
         durm = np.where(allday, 1440, rng.choice([30, 45, 60, 90], ne, p=[0.35, 0.15, 0.4, 0.1]))
         st = np.where(allday, (st // DAY) * DAY, st)
-        self.E = dict(n=ne, owner=e_owner, start=st, dur=durm, allday=allday, created=e_created,
-                      who=np.concatenate([np.where(rng.random(len(ep)) < 0.85, A["contact"][O["account"][ep]], -1), elp]),
-                      who_is_lead=np.concatenate([np.zeros(len(ep), bool), np.ones(len(elp), bool)]),
-                      what=np.concatenate([ep, np.full(len(elp), -1)]),
-                      account=np.concatenate([O["account"][ep], np.full(len(elp), -1)]),
-                      subj=rng.integers(0, len(EVENT_SUBJECTS), ne), loc=rng.integers(0, len(EVENT_LOCATIONS), ne),
-                      type=np.where(rng.random(ne) < 0.5, 0, -1), deleted=rng.random(ne) < 0.001)
+        e_switch = np.concatenate([O["switch"][ep], L["switch"][elp]])
+        e_owner = np.where(st < e_switch, np.concatenate([O["owner0"][ep], L["owner0"][elp]]),
+                           np.concatenate([O["owner"][ep], L["owner"][elp]]))
+        e_created = np.minimum(np.maximum(e0, st - rng.integers(3600, 10 * DAY, ne)), clk.end_ts - 120)
+        e_created = np.minimum(np.maximum(e_created, U.hire_s[e_owner]), st)
+        ekeep = (st >= U.ready_s[e_owner]) & (st + durm * 60 <= U.term_s[e_owner]) & (e_created <= clk.end_ts - 120)
+        e_who = np.concatenate([np.where(rng.random(len(ep)) < 0.85, A["contact"][O["account"][ep]], -1), elp])
+        e_what = np.concatenate([ep, np.full(len(elp), -1)])
+        e_acc = np.concatenate([O["account"][ep], np.full(len(elp), -1)])
+        e_is_lead = np.concatenate([np.zeros(len(ep), bool), np.ones(len(elp), bool)])
+        subj = rng.integers(0, len(EVENT_SUBJECTS), ne)
+        loc = rng.integers(0, len(EVENT_LOCATIONS), ne)
+        etype = np.where(rng.random(ne) < 0.5, 0, -1)
+        edel = rng.random(ne) < 0.001
+        self.E = dict(n=int(ekeep.sum()), owner=e_owner[ekeep], start=st[ekeep], dur=durm[ekeep],
+                      allday=allday[ekeep], created=e_created[ekeep], who=e_who[ekeep],
+                      who_is_lead=e_is_lead[ekeep], what=e_what[ekeep], account=e_acc[ekeep], subj=subj[ekeep],
+                      loc=loc[ekeep], type=etype[ekeep], deleted=edel[ekeep])
 
     # ------------------------------------------------------------------ emit
     def _emit_users(self):
@@ -1020,7 +1139,7 @@ class _Gen:
             used[self.K["account"]] = True
         deleted = ~used & (rng.random(n) < 0.05)
         lastmod = np.minimum(A["created"] + (rng.random(n) * (clk.end_ts - A["created"])).astype(np.int64), clk.end_ts - 60)
-        owner = _reassign_departed(rng, self.U, clk, A["owner"], np.ones(n, bool))
+        owner, _ = _reassign_departed(rng, self.U, clk, A["owner"], np.ones(n, bool))
         A["owner_now"] = owner
         city_lab, state_lab, city_code, state_code = [], [], np.zeros(n, np.int64), np.zeros(n, np.int64)
         u = rng.random(n)
@@ -1032,6 +1151,10 @@ class _Gen:
             city_lab += cities
             state_lab += [s or "" for s in states]
         state_code = np.where(np.array(state_lab)[state_code] == "", -1, state_code)
+        if self.latin1:  # a few Bogotá accounts typed in upper case through a mis-encoding import
+            bogota = np.flatnonzero(city_code == city_lab.index("Bogotá"))
+            city_code[bogota[::5][:5]] = len(city_lab)
+            city_lab = city_lab + [MOJIBAKE_CITY]
         street = rng.integers(1, 999, n)
         self.add("Account", n, {
             "Id": c_id(ids["Account"], np.arange(n)), "IsDeleted": c_bool(deleted),
@@ -1054,6 +1177,8 @@ class _Gen:
             "CreatedDate": c_dt(A["created"]),
             "CreatedById": c_id(ids["User"], np.where(A["created"] < clk.start_day * DAY, self.U.vp, A["owner"])),
             "LastModifiedDate": c_dt(lastmod), "SystemModstamp": c_dt(lastmod),
+            "Description": c_cat(np.where(rng.random(n) < 0.04, rng.integers(0, len(DESCRIPTIONS), n), -1),
+                                 DESCRIPTIONS),
         })
         nc = C["n"]
         c_owner = owner[C["account"]]
@@ -1107,6 +1232,15 @@ class _Gen:
         lastmod = np.where(O["closed"], np.maximum(lastmod, O["last_change"]), lastmod)
         lastmod = np.minimum(lastmod, clk.end_ts - 30)
         lastmod = np.maximum(lastmod, O["last_change"])
+        # Description: a few short notes; the biggest won deal carries years of pasted notes (32k chars)
+        desc = np.where(rng.random(n) < 0.04, rng.integers(0, len(DESCRIPTIONS), n), -1)
+        desc_labels = DESCRIPTIONS + LATIN1_DESCRIPTIONS + [_long_notes()]
+        if n:
+            big = np.where(O["won"] & ~O["deleted"] & ~np.isnan(amount), amount, -1.0)
+            desc[int(np.argmax(big))] = len(desc_labels) - 1
+            if self.latin1:
+                rows = np.flatnonzero((desc >= 0) & (desc < len(DESCRIPTIONS)))[:2]
+                desc[rows] = len(DESCRIPTIONS) + 1  # text with a NUL byte
         self.add("Opportunity", n, {
             "Id": c_id(ids["Opportunity"], np.arange(n)), "IsDeleted": c_bool(O["deleted"]),
             "AccountId": c_id(ids["Account"], O["account"]),
@@ -1124,6 +1258,7 @@ class _Gen:
             "LastModifiedDate": c_dt(lastmod), "SystemModstamp": c_dt(lastmod),
             "LastStageChangeDate": c_dt(np.where((O["kmax"] == O["s0"]) & ~O["closed"], NA, O["last_change"])),
             "Referring_Account__c": c_id(ids["Account"], O["referrer"]),
+            "Description": c_cat(desc, desc_labels),
         })
         # history: one row per stage reached, then the closing row
         rows = O["kmax"] - O["s0"] + 1 + O["closed"]
@@ -1213,6 +1348,12 @@ class _Gen:
             return r
 
         subjects = [s for k in range(3) for s in TASK_SUBJECTS[k]]
+        t_desc = T["desc"]
+        if self.latin1 and nt:
+            rows = np.flatnonzero(t_desc >= 0)[:4]
+            rows = rows if len(rows) >= 2 else np.arange(min(2, nt))
+            t_desc = t_desc.copy()
+            t_desc[rows] = len(DESCRIPTIONS) + np.arange(len(rows)) % len(LATIN1_DESCRIPTIONS)
         completed = np.where(T["open"], NA, T["t"])
         self.add("Task", nt, {
             "Id": c_id(ids["Task"], np.arange(nt)), "WhoId": who(T["who"], T["who_is_lead"]),
@@ -1224,7 +1365,7 @@ class _Gen:
             "TaskSubtype": c_cat(T["sub"], ["Call", "Email", "Task"]),
             "CallType": c_cat(T["calltype"], ["Outbound", "Inbound"]), "CallDurationInSeconds": c_int(T["calldur"]),
             "CallDisposition": c_cat(T["disp"], ["Connected", "Left voicemail", "No answer"]),
-            "CompletedDateTime": c_dt(completed), "Description": c_cat(T["desc"], DESCRIPTIONS),
+            "CompletedDateTime": c_dt(completed), "Description": c_cat(t_desc, DESCRIPTIONS + LATIN1_DESCRIPTIONS),
             "CreatedDate": c_dt(T["created"]), "LastModifiedDate": c_dt(T["lastmod"]),
             "SystemModstamp": c_dt(T["lastmod"]), "IsDeleted": c_bool(T["deleted"]),
         })

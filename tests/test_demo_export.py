@@ -240,3 +240,96 @@ def test_scales_named_and_factor(tmp_path):
     assert counts["Lead"] == 1000
     with pytest.raises(ValueError):
         generate_export(tmp_path, scale="huge")
+
+
+# --- realism: ramp-up, lead lifecycle, Latin-1 quirks and long text -------------------------------------
+
+AS_OF = "2025-06-30"
+
+
+def _day(v: str) -> int:
+    from datetime import date
+
+    return date.fromisoformat(v[:10]).toordinal()
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory) -> dict[str, list[dict]]:
+    out = tmp_path_factory.mktemp("small")
+    generate_export(out, scale="small", seed=5)
+    return {obj: _read(out / FILES[obj]) for obj in ("User", "Lead", "Task", "Event")}
+
+
+def _activity_dates(t: dict[str, list[dict]]) -> list[tuple[str, str, str, str, bool]]:
+    """(owner, who, activity date, created date, completed) for every task and event."""
+    rows = [(r["OwnerId"], r["WhoId"], r["CompletedDateTime"] or r["ActivityDate"] or r["CreatedDate"],
+             r["CreatedDate"], r["IsClosed"] == "1") for r in t["Task"]]
+    rows += [(r["OwnerId"], r["WhoId"], r["ActivityDateTime"] or r["ActivityDate"] or r["CreatedDate"],
+              r["CreatedDate"], True) for r in t["Event"]]
+    return rows
+
+
+@pytest.mark.parametrize("which", ["tables", "small"])
+def test_no_activity_before_hire_or_after_termination(which, request):
+    t = request.getfixturevalue(which)
+    users = {u["Id"]: u for u in t["User"]}
+    for owner, _, when, created, _ in _activity_dates(t):
+        u = users[owner]
+        for v in (when, created):
+            if u["Hire_Date__c"]:
+                assert v[:10] >= u["Hire_Date__c"][:10], (owner, v, u["Hire_Date__c"])
+            if u["Termination_Date__c"]:
+                assert v[:10] <= u["Termination_Date__c"][:10], (owner, v, u["Termination_Date__c"])
+
+
+def test_new_reps_first_prospect_contact_5_to_60_days_after_hire(small):
+    first: dict[str, str] = {}
+    for owner, who, when, _, done in _activity_dates(small):
+        if done and who[:3] in ("00Q", "003"):
+            first[owner] = min(first.get(owner, "9999"), when)
+    ramps = [_day(first[u["Id"]]) - _day(u["Hire_Date__c"]) for u in small["User"]
+             if u["Hire_Date__c"] >= "2021-07-01" and u["Id"] in first]
+    assert len(ramps) >= 5
+    assert all(5 <= r <= 60 for r in ramps), ramps
+    assert 10 <= sorted(ramps)[len(ramps) // 2] <= 35, ramps
+
+
+def test_leads_leave_the_pipeline(small):
+    leads = [r for r in small["Lead"] if r["IsDeleted"] == "0"]
+    open_ = [r for r in leads if r["IsConverted"] == "0" and "Closed" not in r["Status"]]
+    share = len(open_) / len(leads)
+    mean_age = sum(_day(AS_OF) - _day(r["CreatedDate"]) for r in open_) / len(open_)
+    assert 0.01 < share < 0.10, share
+    assert 20 < mean_age < 120, mean_age
+    recent = [r for r in open_ if _day(AS_OF) - _day(r["CreatedDate"]) <= 183]
+    assert len(recent) >= 0.8 * len(open_)
+    for r in leads:
+        if r["Status"] == "Closed - Not Converted":
+            assert 15 <= _day(r["LastModifiedDate"]) - _day(r["CreatedDate"]) <= 180, r["Id"]
+        if r["IsConverted"] == "1":
+            assert 5 <= _day(r["ConvertedDate"]) - _day(r["CreatedDate"]) <= 120, r["Id"]
+            assert r["Status"] == "Closed - Converted"
+
+
+def test_latin1_export_has_c1_and_nul_bytes_and_utf8_does_not(export, tmp_path):
+    generate_export(tmp_path, scale="tiny", seed=7, encoding="latin-1")
+    raw = b"".join((tmp_path / FILES[o]).read_bytes() for o in ("Account", "Opportunity", "Task"))
+    assert b"BOGOT\xc3\x81" in raw  # "BOGOTÃ" + C1 control 0x81
+    assert b"\x00" in raw
+    with open(tmp_path / "Task.csv", newline="", encoding="latin-1") as f:
+        descs = [r["Description"] for r in csv.DictReader(f)]
+    assert any("\x00" in d for d in descs) and any("\x81" in d for d in descs)
+    out, _ = export
+    for p in out.iterdir():
+        assert b"\x00" not in p.read_bytes(), p.name
+    # apart from the quirks, the same data in both encodings
+    lead = (tmp_path / "Lead.csv").read_bytes().decode("latin-1")
+    assert lead == (out / "Lead.csv").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "latin-1"])
+def test_long_description_in_both_encodings(encoding, tmp_path):
+    generate_export(tmp_path, scale="tiny", seed=7, encoding=encoding)
+    with open(tmp_path / "Opportunity.csv", newline="", encoding=encoding) as f:
+        longest = max(len(r["Description"]) for r in csv.DictReader(f))
+    assert longest >= 30_000
