@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import dagster as dg
 
+from assets.checks import build_checks
 from assets.extract import extract_assets
 from assets.models import model_asset
 from assets.publish import publish_asset
+from assets.quarantine import quarantine_asset
 from assets.run_settings import run_settings
 from pipeline.contracts import load_contracts
 from pipeline.resources import ExportSource, KpiSettings
@@ -14,11 +16,18 @@ from pipeline.schedules import export_sensor, nightly_schedule
 from pipeline.sql_models import load_models
 from pipeline.warehouse import Warehouse
 
-RAW_TABLES = frozenset({("raw", c.table) for c in load_contracts().values()} | {("raw", "run_settings")})
+# Tables written by Python assets rather than SQL models: the extract assets' raw
+# tables, the run settings, and the data-quality quarantine (which core facts read).
+RAW_TABLES = frozenset(
+    {("raw", c.table) for c in load_contracts().values()} | {("raw", "run_settings"), ("audit", "quarantine")}
+)
 
 
 def build_definitions() -> dg.Definitions:
-    build_assets = [*extract_assets(), run_settings, *(model_asset(m) for m in load_models(external_tables=RAW_TABLES))]
+    models = load_models(external_tables=RAW_TABLES)
+    quarantine = quarantine_asset(models)
+    build_assets = [*extract_assets(), run_settings, *(model_asset(m) for m in models),
+                    *([quarantine] if quarantine else [])]
     upstream = [key for a in build_assets for key in a.keys]
     nightly = dg.define_asset_job(
         "nightly",
@@ -27,6 +36,7 @@ def build_definitions() -> dg.Definitions:
     )
     return dg.Definitions(
         assets=[*build_assets, publish_asset(upstream)],
+        asset_checks=build_checks(models, set(upstream)),
         jobs=[nightly],
         schedules=[nightly_schedule(nightly)],
         sensors=[export_sensor(nightly)],

@@ -13,6 +13,7 @@ KINDS = {
     "marts": {"duckdb", "sql"},
     "dashboards": {"html", "plotly"},
     "publish": {"duckdb"},
+    "audit": {"duckdb", "great_expectations"},
 }
 
 

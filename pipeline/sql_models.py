@@ -22,7 +22,7 @@ from pipeline.settings import SQL_DIR
 LAYERS = ("staging", "core", "kpi", "marts")
 MAY_READ = {
     "staging": {"raw"},
-    "core": {"staging", "core"},
+    "core": {"staging", "core", "audit"},  # audit.quarantine: core facts leave out error rows
     "kpi": {"core"},
     "marts": {"kpi", "core", "marts"},
 }

@@ -1,0 +1,192 @@
+"""Everything Great Expectations, in one place, imported lazily.
+
+Why lazily: `import great_expectations` costs ~4 s warm and ~20 s cold (measured),
+too much for the CLI, the code location and every test that never validates.
+Nothing outside this module imports GX; `validate()` imports it on first use.
+
+How GX reaches the data: through the run's own DuckDB connection. Inside a run the
+process already holds one read-write connection to the run's work copy
+(`Warehouse.connect()`), and DuckDB refuses a second connection to the same file
+with a different configuration (duckdb_engine sets its own `custom_user_agent`),
+so GX must not open the file. The SQL data source is `duckdb://` with a SQLAlchemy
+`creator` that hands out `con.cursor()` (a new connection object on the same
+database instance: same file, same configuration, sees the run's tables and the
+persisted sf_* macros; the run's connection autocommits, so GX sees every table the
+run has written), wrapped in duckdb_engine's `ConnectionWrapper` as its dialect
+expects. Every cursor
+handed out is closed after the validation, so no transaction of GX outlives it.
+
+The fix for GX issues #10738 / #11579, applied once, here
+(`apply_duckdb_persisted_connection_fix`): GX 1.24 executes a metric query on a
+pooled connection, returns the connection to the pool (which rolls back / resets
+it) and only then reads the rows; DuckDB has dropped the result by then and every
+expectation fails with "list index out of range" or an empty result. GX already
+keeps one persisted connection (StaticPool + `_connection`) for the dialects listed
+in `sqlalchemy_execution_engine._PERSISTED_CONNECTION_DIALECTS` (sqlite, mssql,
+...); we add duckdb to that list. If a GX upgrade renames or removes that
+attribute, the fix raises `GXFixBroken` instead of silently validating nothing,
+and tests/test_gx.py fails.
+
+What GX runs: every rule is a `UnexpectedRowsExpectation` whose query is the rule's
+bad-rows SELECT (pipeline/quality.py), so GX pushes each rule down to DuckDB as SQL
+(a COUNT(*) over the query plus the first rows). The rules of one table form one
+ExpectationSuite validated against one batch (the table) in one call. Native
+column expectations (ExpectColumnValuesToNotBeNull, ...) are not used: on a
+schema-qualified DuckDB table GX 1.24's column-type reflection fallback drops the
+schema ("Table with name stg_x does not exist", measured), and a second translation
+of each rule could disagree with the quarantine, which runs the same SELECTs.
+
+Engines: GX holds two SQLAlchemy engines per SQL data source (the data source's and
+its execution engine's). After each validation both are disposed, the persisted
+connection closed, the data source removed from the (ephemeral, in-memory) context,
+and every cursor closed. Progress bars are off.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+import warnings
+from dataclasses import dataclass, field
+
+SAMPLE_SIZE = 10
+
+_lock = threading.Lock()
+_state: dict = {}
+
+
+class GXFixBroken(RuntimeError):
+    """The GX internals the DuckDB fix relies on have changed: re-check GX #10738/#11579."""
+
+
+@dataclass
+class Outcome:
+    """The result of one rule: from GX's UnexpectedRowsExpectation result."""
+
+    success: bool
+    unexpected_count: int | None
+    sample: list = field(default_factory=list)  # first record_ids, at most SAMPLE_SIZE
+    error: str | None = None                    # the expectation raised (bad SQL, missing table)
+
+
+class _DuckDBDialectName(str):
+    """'duckdb' with the `.value` GX reads off its GXSqlDialect enum members."""
+
+    @property
+    def value(self) -> str:
+        return str(self)
+
+
+def apply_duckdb_persisted_connection_fix() -> None:
+    """Make GX keep one persisted connection for the duckdb dialect, as for sqlite."""
+    from great_expectations.execution_engine import sqlalchemy_execution_engine as engine_module
+
+    dialects = getattr(engine_module, "_PERSISTED_CONNECTION_DIALECTS", None)
+    if dialects is None or not callable(getattr(engine_module.SqlAlchemyExecutionEngine, "get_connection", None)):
+        raise GXFixBroken(
+            "great_expectations.execution_engine.sqlalchemy_execution_engine no longer has "
+            "_PERSISTED_CONNECTION_DIALECTS / SqlAlchemyExecutionEngine.get_connection; the DuckDB "
+            "persisted-connection fix (GX #10738, #11579) must be redone for this GX version")
+    if "duckdb" not in [str(getattr(d, "value", d)).lower() for d in dialects]:
+        engine_module._PERSISTED_CONNECTION_DIALECTS = (*dialects, _DuckDBDialectName("duckdb"))
+
+
+def _gx():
+    """(gx module, expectations module, ephemeral context), created once per process."""
+    with _lock:
+        if not _state:
+            started = time.perf_counter()
+            import great_expectations as gx
+            import great_expectations.expectations as gxe
+            from great_expectations.data_context.types.base import ProgressBarsConfig
+
+            apply_duckdb_persisted_connection_fix()
+            context = gx.get_context(mode="ephemeral")
+            context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+            _state.update(gx=gx, gxe=gxe, context=context, import_seconds=time.perf_counter() - started)
+        return _state["gx"], _state["gxe"], _state["context"]
+
+
+def import_seconds() -> float | None:
+    return _state.get("import_seconds")
+
+
+def _dispose(datasource, context, cursors) -> None:
+    engine = getattr(datasource, "_execution_engine", None)
+    if engine is not None:
+        connection = getattr(engine, "_connection", None)
+        if connection is not None:
+            try:
+                connection.close()
+            finally:
+                engine._connection = None
+        engine.engine.dispose()
+    own_engine = getattr(datasource, "_engine", None)
+    if own_engine is not None:
+        own_engine.dispose()
+    try:
+        context.data_sources.delete(datasource.name)
+    except Exception:  # an ephemeral context; the source only lives in memory
+        pass
+    for cursor in cursors:
+        try:
+            cursor.close()
+        except Exception:
+            pass
+
+
+def validate(con, table: str, queries: dict[str, str], *, sample_column: str = "record_id") -> dict[str, Outcome]:
+    """Run each query of `queries` (name -> bad-rows SELECT using `{batch}`) as a GX
+    UnexpectedRowsExpectation against `schema.table`, in ONE validation of one suite,
+    through `con` (the run's DuckDB connection). Returns name -> Outcome."""
+    if not queries:
+        return {}
+    gx, gxe, context = _gx()
+    from duckdb_engine import ConnectionWrapper
+
+    schema, _, name = table.rpartition(".")
+    cursors = []
+
+    def creator():
+        cursor = con.cursor()
+        cursors.append(cursor)
+        return ConnectionWrapper(cursor)
+
+    datasource = context.data_sources.add_sql(
+        name=f"warehouse_{uuid.uuid4().hex[:12]}", connection_string="duckdb://", kwargs={"creator": creator})
+    try:
+        with warnings.catch_warnings():  # schema_name "deprecated": the alternative, a schema in the URL, is not
+            warnings.simplefilter("ignore", DeprecationWarning)  # available for duckdb:// with a creator
+            asset = datasource.add_table_asset(name=name, table_name=name, schema_name=schema or None)
+        batch = asset.add_batch_definition_whole_table("whole_table").get_batch()
+        suite = gx.ExpectationSuite(name=f"{table}_rules")
+        for rule_name, query in queries.items():
+            suite.add_expectation(gxe.UnexpectedRowsExpectation(
+                unexpected_rows_query=query, description=rule_name, meta={"rule": rule_name}))
+        result = batch.validate(suite, result_format="COMPLETE")
+    finally:
+        _dispose(datasource, context, cursors)
+
+    outcomes = {}
+    for r in result.results:
+        rule_name = r.expectation_config.meta["rule"]
+        info = r.exception_info or {}
+        raised = [v for v in info.values() if isinstance(v, dict) and v.get("raised_exception")]
+        if info.get("raised_exception"):
+            raised.append(info)
+        if raised:
+            message = raised[0].get("exception_message") or "the expectation raised"
+            outcomes[rule_name] = Outcome(False, None, [], message.split("\n[SQL:")[0].strip())
+            continue
+        payload = r.result or {}
+        rows = (payload.get("details") or {}).get("unexpected_rows") or []
+        sample = []
+        for row in rows:
+            value = row.get(sample_column) if isinstance(row, dict) else row[0]
+            if value not in sample:
+                sample.append(value)
+            if len(sample) == SAMPLE_SIZE:
+                break
+        outcomes[rule_name] = Outcome(bool(r.success), payload.get("observed_value"), sample)
+    return outcomes
