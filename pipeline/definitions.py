@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from assets.checks import build_checks
+from assets.dashboards import dashboard_pages
 from assets.extract import extract_assets
 from assets.models import model_asset
 from assets.publish import publish_asset
@@ -28,6 +29,7 @@ def build_definitions() -> dg.Definitions:
     quarantine = quarantine_asset(models)
     build_assets = [*extract_assets(), run_settings, *(model_asset(m) for m in models),
                     *([quarantine] if quarantine else [])]
+    build_assets.append(dashboard_pages)  # the HTML pages, rendered from the marts before publish
     upstream = [key for a in build_assets for key in a.keys]
     nightly = dg.define_asset_job(
         "nightly",

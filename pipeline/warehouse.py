@@ -107,6 +107,16 @@ class Warehouse(dg.ConfigurableResource):
         """Run-scoped room for extracted zips and transcoded files; removed with the run."""
         return self.published_path.parent / ".work" / f"{self._run_id or 'adhoc'}-scratch"
 
+    @property
+    def dashboards_path(self) -> Path:
+        """The published dashboard pages, next to the warehouse."""
+        return self.published_path.parent / "dashboards"
+
+    @property
+    def staged_dashboards_path(self) -> Path:
+        """This run's rendered pages, swapped in by `publish` with the warehouse."""
+        return self.published_path.parent / ".work" / f"{self._run_id or 'adhoc'}-dashboards"
+
     def connect(self) -> duckdb.DuckDBPyConnection:
         """The run's connection to its work copy (made on first use)."""
         key = str(self.work_path)
@@ -140,6 +150,10 @@ class Warehouse(dg.ConfigurableResource):
         os.replace(self.work_path, self.published_path)
         run.lock_file.close()
         shutil.rmtree(self.scratch_path, ignore_errors=True)
+        if self.staged_dashboards_path.exists():
+            from pipeline.dashboards import swap_into
+
+            swap_into(self.staged_dashboards_path, self.dashboards_path)
         return {"path": str(self.published_path), "bytes": self.published_path.stat().st_size,
                 "published_at": time.strftime("%Y-%m-%d %H:%M:%S")}
 
@@ -152,6 +166,7 @@ class Warehouse(dg.ConfigurableResource):
             self.work_path.unlink(missing_ok=True)
             Path(f"{self.work_path}.wal").unlink(missing_ok=True)
         shutil.rmtree(self.scratch_path, ignore_errors=True)
+        shutil.rmtree(self.staged_dashboards_path, ignore_errors=True)
 
 
 def open_published(path: str | None = None) -> duckdb.DuckDBPyConnection:
