@@ -11,6 +11,7 @@ from pathlib import Path
 
 import duckdb
 
+from assets.quarantine import COLUMNS as QUARANTINE_COLUMNS
 from pipeline.contracts import load_contracts
 from pipeline.extract import ensure_raw_table, quote
 from pipeline.settings import SQL_DIR
@@ -36,16 +37,19 @@ DEFAULT_LOADED_AT = dt.datetime(2024, 7, 1, 6, 0, 0)
 
 
 def external_tables() -> frozenset[tuple[str, str]]:
-    return frozenset({("raw", c.table) for c in load_contracts().values()} | {("raw", "run_settings")})
+    from pipeline.definitions import RAW_TABLES
+
+    return RAW_TABLES
 
 
 def new_warehouse() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(":memory:")
     con.execute(MACROS)
-    for schema in ("raw", "staging", "core"):
+    for schema in ("raw", "staging", "core", "audit"):
         con.execute(f"create schema {schema}")
     for contract in load_contracts().values():
         ensure_raw_table(con, contract)
+    con.execute("create table audit.quarantine (" + ", ".join(f"{c} {t}" for c, t in QUARANTINE_COLUMNS.items()) + ")")
     con.execute(RUN_SETTINGS_DDL)
     return con
 

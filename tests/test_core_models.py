@@ -703,3 +703,21 @@ def test_export_with_only_opportunities():
     stage = one(con, "select * from core.dim_stage")
     assert (stage["stage_name"], stage["stage_order"], stage["is_won"]) == ("Closed Won", 1, True)
     con.close()
+
+
+def test_rows_quarantined_by_an_error_rule_are_left_out_of_the_facts():
+    con = new_warehouse()
+    opp = dict(IsDeleted="0", AccountId=A1, StageName="Prospecting", Amount="10", CloseDate="2024-02-29 00:00:00",
+               IsClosed="0", IsWon="0", OwnerId=U1, CreatedDate="2024-01-01 00:00:00",
+               SystemModstamp="2024-03-01 10:00:00")
+    insert_raw(con, "opportunity", [dict(Id=O1, **opp), dict(Id=O2, **opp), dict(Id=O3, **opp)])
+    # O1 failed an error rule, O2 only a warning: only O1 leaves the facts (it stays in staging).
+    con.execute("""insert into audit.quarantine (object, record_id, rule, severity) values
+                   ('Opportunity', ?, 'won_implies_closed', 'error'),
+                   ('Opportunity', ?, 'close_not_before_created', 'warn'),
+                   ('Lead', ?, 'some_lead_rule', 'error')""", [O1, O2, O3])
+    set_run_settings(con)
+    build(con)
+    assert {r["opportunity_id"] for r in rows(con, "select opportunity_id from core.fct_opportunity")} == {O2, O3}
+    assert one(con, "select count(*) as n from staging.stg_opportunity")["n"] == 3
+    con.close()

@@ -1,5 +1,6 @@
 /*
 description: >
+  Rows failing an error-severity data-quality rule (audit.quarantine) are left out.
   One row per (non-deleted, latest-version) Task and Event. activity_type for tasks, first rule that applies:
   TaskSubtype Call -> call, Email/ListEmail -> email (other subtypes such as the default 'Task' decide
   nothing); else Type Call -> call, Email -> email, Meeting -> meeting; else call fields (CallType or
@@ -33,10 +34,18 @@ columns:
 */
 with tasks as (
     select * from staging.stg_task
+    where not exists (
+        select 1 from audit.quarantine as q
+        where q.object = 'Task' and q.record_id = task_id and q.severity = 'error'
+    )
 ),
 
 events as (
     select * from staging.stg_event
+    where not exists (
+        select 1 from audit.quarantine as q
+        where q.object = 'Event' and q.record_id = event_id and q.severity = 'error'
+    )
 ),
 
 run as (

@@ -1,5 +1,6 @@
 /*
 description: >
+  Rows failing an error-severity data-quality rule (audit.quarantine) are left out.
   One row per contract with its value. When the export holds contract rows (core.dim_run.has_contracts):
   one row per (non-deleted, latest-version) Contract; tcv_corporate = sum of amount_corporate of Closed Won
   opportunities whose ContractId is the contract (0 if none; won deals without a currency rate are left out
@@ -35,6 +36,10 @@ columns:
 */
 with contracts as (
     select * from staging.stg_contract
+    where not exists (
+        select 1 from audit.quarantine as q
+        where q.object = 'Contract' and q.record_id = contract_id and q.severity = 'error'
+    )
 ),
 
 opportunities as (

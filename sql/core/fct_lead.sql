@@ -1,5 +1,6 @@
 /*
 description: >
+  Rows failing an error-severity data-quality rule (audit.quarantine) are left out.
   One row per (non-deleted, latest-version) Lead. Status and LeadSource are matched against the run's
   lowercase LIKE patterns (closed_lead_statuses, referral_sources) once per distinct value and joined back,
   so the pattern test does not run per lead. A lead is in the pipeline over [pipeline_start, pipeline_end]:
@@ -32,6 +33,10 @@ columns:
 */
 with leads as (
     select * from staging.stg_lead
+    where not exists (
+        select 1 from audit.quarantine as q
+        where q.object = 'Lead' and q.record_id = lead_id and q.severity = 'error'
+    )
 ),
 
 run as (

@@ -1,5 +1,6 @@
 /*
 description: >
+  Rows failing an error-severity data-quality rule (audit.quarantine) are left out.
   One row per (non-deleted, latest-version) Opportunity, with its money in the corporate currency. Deal state
   is the record's own IsClosed/IsWon (falling back to the stage's flags in core.dim_stage only when the record
   leaves them empty); is_lost = closed and not won. amount_corporate = Amount / the rate in force on CloseDate
@@ -46,6 +47,10 @@ columns:
 */
 with opportunities as (
     select * from staging.stg_opportunity
+    where not exists (
+        select 1 from audit.quarantine as q
+        where q.object = 'Opportunity' and q.record_id = opportunity_id and q.severity = 'error'
+    )
 ),
 
 stages as (

@@ -1,5 +1,6 @@
 /*
 description: >
+  Rows failing an error-severity data-quality rule (audit.quarantine) are left out.
   One row per (non-deleted, latest-version) OpportunityHistory row of an opportunity that exists in
   core.fct_opportunity (history of deleted or missing opportunities is dropped). Each row is a version of
   the deal valid from its CreatedDate until the next row's CreatedDate for the same opportunity (rows ordered
@@ -31,6 +32,10 @@ columns:
 */
 with history as (
     select * from staging.stg_opportunity_history
+    where not exists (
+        select 1 from audit.quarantine as q
+        where q.object = 'OpportunityHistory' and q.record_id = opportunity_history_id and q.severity = 'error'
+    )
 ),
 
 opportunities as (

@@ -1,5 +1,6 @@
 /*
 description: >
+  Rows failing an error-severity data-quality rule (audit.quarantine) are left out.
   One row per quota owner and quota period start (ForecastingQuota), in the corporate currency (converted at
   the rate in force on the period's StartDate, like other money). Only amount quotas count (rows with a
   QuotaAmount; quantity-only quotas are dropped). When an org keeps quotas for several forecasting types, the
@@ -16,6 +17,10 @@ columns:
 */
 with quotas as (
     select * from staging.stg_forecasting_quota
+    where not exists (
+        select 1 from audit.quarantine as q
+        where q.object = 'ForecastingQuota' and q.record_id = forecasting_quota_id and q.severity = 'error'
+    )
 ),
 
 rates as (
