@@ -1135,6 +1135,7 @@ class _Gen:
         used = np.zeros(n, bool)
         used[O["account"]] = True
         used[self.L["account"][self.L["account"] >= 0]] = True
+        used[C["account"][C["account"] >= 0]] = True  # Salesforce cascades an account's delete to its contacts
         if self.K["n"]:
             used[self.K["account"]] = True
         deleted = ~used & (rng.random(n) < 0.05)
