@@ -170,7 +170,7 @@ STAGES = {
            "Cerrada ganada", "Cerrada perdida"],
 }
 STAGE_PROB = np.array([10, 20, 40, 60, 80, 100, 0])
-STAGE_FC = ["Pipeline", "Pipeline", "Pipeline", "BestCase", "Commit", "Closed", "Omitted"]
+STAGE_FC = ["Pipeline", "Pipeline", "Pipeline", "BestCase", "Forecast", "Closed", "Omitted"]
 STAGE_FC_NAME = ["Pipeline", "Pipeline", "Pipeline", "Best Case", "Commit", "Closed", "Omitted"]
 WON, LOST = 5, 6  # stage codes (0-based); SortOrder = code + 1
 
