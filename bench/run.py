@@ -53,6 +53,7 @@ def worker_baseline(export: Path, db: Path, with_models: bool) -> dict:
     from pipeline.extract import LOAD_COLUMNS, find_object_file, quote, read_header, scan_file, utf8_copy
     from pipeline.resources import KpiSettings
     from pipeline.warehouse import MACROS, SCHEMAS, STORAGE_VERSION
+    from assets.quarantine import COLUMNS as QUARANTINE_COLUMNS
     from assets.run_settings import write_settings
     from pipeline.definitions import RAW_TABLES
     from pipeline.sql_models import load_models, run_models
@@ -85,6 +86,8 @@ def worker_baseline(export: Path, db: Path, with_models: bool) -> dict:
     result = {"ingest_seconds": ingest}
     if with_models:
         write_settings(con, KpiSettings())
+        # no checks here: nothing is quarantined
+        con.execute("create table audit.quarantine (" + ", ".join(f"{c} {t}" for c, t in QUARANTINE_COLUMNS.items()) + ")")
         models = load_models(external_tables=RAW_TABLES)
         run_models(con, models)
         result["models_seconds"] = time.perf_counter() - started - ingest
@@ -99,7 +102,9 @@ def worker_nightly(export: Path) -> dict:
     from pipeline.definitions import defs
 
     started = time.perf_counter()
-    with dg.DagsterInstance.get() as instance:
+    # As `pipeline run` does: runs recorded in DAGSTER_HOME (sqlite); --ephemeral-instance keeps them in memory.
+    instance = dg.DagsterInstance.ephemeral() if os.environ.get("BENCH_EPHEMERAL") else dg.DagsterInstance.get()
+    with instance:
         result = defs.resolve_job_def("nightly").execute_in_process(
             instance=instance, raise_on_error=False,
             run_config={
@@ -248,7 +253,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="tiny | small | demo | enterprise | fractions of enterprise (0.1 0.01)")
     parser.add_argument("--workdir", default=str(ROOT / "bench" / "data"), help="exports and runs (large)")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results"))
+    parser.add_argument("--ephemeral-instance", action="store_true",
+                        help="record Dagster runs in memory instead of DAGSTER_HOME (smoke tests)")
     args = parser.parse_args(argv)
+    if args.ephemeral_instance:
+        os.environ["BENCH_EPHEMERAL"] = "1"
     workdir = Path(args.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     all_figures = [bench_scale(scale, workdir) for scale in args.scale]

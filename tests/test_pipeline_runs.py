@@ -21,9 +21,9 @@ def run_nightly(export: Path, **resource_config) -> dg.ExecuteInProcessResult:
     config = {"resources": {"export": {"config": {"path": str(export)}}}}
     for name, values in resource_config.items():
         config["resources"][name] = {"config": values}
-    with dg.instance_for_test() as instance:
-        return defs.resolve_job_def("nightly").execute_in_process(
-            run_config=config, instance=instance, raise_on_error=False)
+    # An in-memory instance: these tests are about the warehouse, not Dagster's run storage.
+    return defs.resolve_job_def("nightly").execute_in_process(
+        run_config=config, instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
 
 
 def published(home: Path) -> Path:
