@@ -9,6 +9,23 @@ from pipeline.sql_models import SqlModel
 from pipeline.warehouse import Warehouse
 
 
+# What a KPI needs from the export, as flags of core.dim_run, and what to say when it is missing.
+KPI_NEEDS = {
+    "employee_retention": [("has_hire_dates", "no hire dates: add an HR file (hr_employees.csv) or the User fields "
+                            "Hire_Date__c / Termination_Date__c to the export")],
+    "ramp_time": [("has_hire_dates", "no hire dates: add an HR file (hr_employees.csv) or the User fields "
+                   "Hire_Date__c / Termination_Date__c to the export"),
+                  ("has_tasks or has_events", "no Task or Event file: first prospect contacts are unknown")],
+}
+
+
+def why_empty(con, kpi: str) -> str:
+    """Why a KPI table has no rows, from what the export lacks."""
+    reasons = [reason for flag, reason in KPI_NEEDS.get(kpi, [])
+               if not con.execute(f"select {flag} from core.dim_run").fetchone()[0]]
+    return "; ".join(reasons) or "no periods with data in the export"
+
+
 def kpi_headline(con, table: str) -> dict:
     """The latest company value, as numeric metadata so the UI plots it over runs."""
     row = con.execute(
@@ -18,7 +35,8 @@ def kpi_headline(con, table: str) -> dict:
             limit 1"""
     ).fetchone()
     if row is None:
-        return {"value": dg.MetadataValue.float(float("nan")), "headline": "no rows: see the description"}
+        reason = why_empty(con, table.split(".")[1])
+        return {"value": dg.MetadataValue.float(float("nan")), "headline": f"no rows: {reason}", "why_empty": reason}
     value, numerator, denominator, period_type, period_start, unit = row
     return {
         "value": dg.MetadataValue.float(float(value) if value is not None else float("nan")),
