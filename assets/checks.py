@@ -32,6 +32,7 @@ import time
 
 import dagster as dg
 
+from assets.quarantine import record_results
 from pipeline import layout, quality
 from pipeline.quality import Rule
 from pipeline.sql_models import SqlModel
@@ -134,6 +135,7 @@ def table_checks(rules: list[Rule], known_assets: set[dg.AssetKey]) -> dg.AssetC
     def _checks(context: dg.AssetCheckExecutionContext, warehouse: Warehouse):
         con = warehouse.connect()
         results = evaluate(con, rules)
+        record_results(con, warehouse.run_id, {name: r["failing"] for name, r in results.items()})
         seconds = max((r["seconds"] for r in results.values()), default=0.0)
         context.log.info(f"{schema}.{table}: {len(rules)} rules, GX validation {seconds:.2f} s")
         for rule in rules:

@@ -50,36 +50,72 @@ COLUMNS = {
 }
 
 
-def _raw_json(rule: Rule) -> str:
-    contract = next(c for c in load_contracts().values() if c.object == rule.object)
+RESULTS_TABLE = "audit.rule_results"
+
+
+def record_results(con, run_id: str, failing: dict[str, int | None]) -> None:
+    """What this run's checks found, per rule, so the quarantine re-runs only failing rules."""
+    con.execute(f"create table if not exists {RESULTS_TABLE} (run_id varchar, rule varchar, failing bigint)")
+    con.executemany(f"insert into {RESULTS_TABLE} values (?, ?, ?)", [[run_id, r, n] for r, n in failing.items()])
+
+
+def clean_rules(con, run_id: str) -> set[str]:
+    """Rules this run's checks evaluated and found no failing row for."""
+    if not quality.table_exists(con, *RESULTS_TABLE.split(".")):
+        return set()
+    return {r for (r,) in con.execute(
+        f"select rule from {RESULTS_TABLE} where run_id = ? group by rule having max(failing) = 0", [run_id]).fetchall()}
+
+
+def _attach_raw_values(con, contract) -> None:
+    """Fill raw_values (the raw row as JSON) for this object's new quarantine rows: one join,
+    not one lookup per row."""
     raw = f"raw.{contract.table}"
-    if rule.schema == "raw":
-        match = "r._loaded_at = b._loaded_at and r._row_number = b._row_number"
-    else:
-        # unqualified columns of the key resolve to r (b has only the BAD_ROW_COLUMNS)
-        match = f"{quality.raw_key(contract)} = b.record_id and r._loaded_at = b._loaded_at"
-    return f"(select cast(to_json(r) as varchar) from {raw} as r where {match} order by r._row_number desc limit 1)"
+    key = quality.raw_key(contract)
+    con.execute(f"""
+        update audit.quarantine as q set raw_values = m.raw_values
+        from (
+            select b.rule, b.record_id, b._row_number, cast(to_json(r) as varchar) as raw_values
+            from _bad as b
+            join {raw} as r
+              on r._loaded_at = b._loaded_at
+             and (case when b._row_number is not null then r._row_number = b._row_number
+                       else {key} = b.record_id end)
+            where b.object = ?
+            qualify row_number() over (partition by b.rule, b.record_id, b._row_number order by r._row_number desc) = 1
+        ) as m
+        where q.object = ? and q.rule = m.rule and q.record_id is not distinct from m.record_id
+          and q.raw_values is null""", [contract.object, contract.object])
 
 
-def write_quarantine(con, rules: list[Rule]) -> dict:
-    """Rebuild audit.quarantine from the row-level rules; returns counts for metadata."""
+def write_quarantine(con, rules: list[Rule], skip: set[str] = frozenset()) -> dict:
+    """Rebuild audit.quarantine from the row-level rules (except `skip`: rules this run's
+    checks found clean); returns counts for metadata."""
     con.execute("create schema if not exists audit")
     con.execute("create or replace table audit.quarantine ("
                 + ", ".join(f"{c} {t}" for c, t in COLUMNS.items()) + ")")
+    con.execute("create or replace temp table _bad (object varchar, rule varchar, record_id varchar, "
+                "_loaded_at timestamp, _row_number bigint)")
     notes = quality.skip_notes(con, rules)
     rows_of: dict[str, int] = {}
-    counts = []
     for rule in rules:
-        if rule.name in notes:
+        if rule.name in notes or rule.name in skip:
             continue
         if rule.batch not in rows_of:
             rows_of[rule.batch] = con.execute(f"select count(*) from {rule.batch}").fetchone()[0]
         if rows_of[rule.batch] == 0 and rule.needs_batch_rows:
             continue
-        con.execute(f"""
+        con.execute(f"create or replace temp table _rule_bad as {rule.bound_sql()}")
+        con.execute("""
             insert into audit.quarantine
-            select ?, b.record_id, ?, ?, b.detail, {_raw_json(rule)}, b._export_id, current_timestamp::timestamp, ?
-            from ({rule.bound_sql()}) as b""", [rule.object, rule.name, rule.severity, rule.batch])
+            select ?, record_id, ?, ?, detail, null, _export_id, current_timestamp::timestamp, ? from _rule_bad""",
+                    [rule.object, rule.name, rule.severity, rule.batch])
+        con.execute("insert into _bad select ?, ?, record_id, _loaded_at, _row_number from _rule_bad",
+                    [rule.object, rule.name])
+    for (obj,) in con.execute("select distinct object from _bad").fetchall():
+        _attach_raw_values(con, next(c for c in load_contracts().values() if c.object == obj))
+    con.execute("drop table if exists _rule_bad")
+    con.execute("drop table _bad")
     counts = con.execute("""
         select object, rule, severity, count(*) as rows, count(distinct record_id) as records
         from audit.quarantine group by all order by severity, object, rule""").fetchall()
@@ -108,7 +144,8 @@ def quarantine_asset(models: tuple[SqlModel, ...]) -> dg.AssetsDefinition | None
     )
     def _quarantine(warehouse: Warehouse) -> dg.MaterializeResult:
         con = warehouse.connect()
-        outcome = write_quarantine(con, rules)
+        # The blocking checks on these tables ran before this step; rules they found clean need no second look.
+        outcome = write_quarantine(con, rules, skip=clean_rules(con, warehouse.run_id))
         counts = outcome["counts"]
         lines = ["| object | rule | severity | rows | records |", "|---|---|---|---|---|"]
         lines += [f"| {o} | {r} | {s} | {n} | {d} |" for o, r, s, n, d in counts]

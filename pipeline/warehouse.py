@@ -95,6 +95,10 @@ class Warehouse(dg.ConfigurableResource):
         self._run_id = context.run.run_id if context.run else uuid.uuid4().hex
 
     @property
+    def run_id(self) -> str:
+        return self._run_id or "adhoc"
+
+    @property
     def published_path(self) -> Path:
         return Path(self.path or settings.warehouse_path()).resolve()
 

@@ -225,3 +225,17 @@ def test_cross_table_rules_on_hand_built_core(con):
                 "('006B', timestamp '2024-01-01', null, 'Prospecting'), "
                 "('006B', timestamp '2024-01-01', null, 'Qualification')) as t(opportunity_id, valid_from, valid_to, stage_name)")
     assert failing(con, rules["history_ordered_in_time"]) == ["006B", "006B"]
+
+
+def test_quarantine_skips_only_rules_this_runs_checks_found_clean():
+    import duckdb
+
+    from assets.quarantine import clean_rules, record_results
+
+    con = duckdb.connect()
+    con.execute("create schema audit")
+    assert clean_rules(con, "run-1") == set()  # no results yet: every rule is evaluated
+    record_results(con, "run-0", {"a": 0, "b": 0})
+    record_results(con, "run-1", {"a": 0, "b": 3, "c": None})
+    # only run-1's own results count; a failing or unevaluated rule is never skipped
+    assert clean_rules(con, "run-1") == {"a"}
