@@ -52,13 +52,17 @@ def worker_baseline(export: Path, db: Path, with_models: bool) -> dict:
     from pipeline.contracts import load_contracts
     from pipeline.extract import LOAD_COLUMNS, find_object_file, quote, read_header, scan_file, utf8_copy
     from pipeline.resources import KpiSettings
-    from pipeline.warehouse import MACROS, SCHEMAS, STORAGE_VERSION
+    from pipeline.warehouse import MACROS, SCHEMAS, STORAGE_VERSION, Warehouse
     from assets.quarantine import COLUMNS as QUARANTINE_COLUMNS
     from assets.run_settings import write_settings
     from pipeline.definitions import RAW_TABLES
     from pipeline.sql_models import load_models, run_models
 
-    con = duckdb.connect(str(db), config={"storage_compatibility_version": STORAGE_VERSION})
+    # The same DuckDB settings as the pipeline's Warehouse resource, so only orchestration differs.
+    settings = Warehouse()
+    con = duckdb.connect(str(db), config={"storage_compatibility_version": STORAGE_VERSION,
+                                          "memory_limit": settings.memory_limit, "threads": settings.threads,
+                                          "temp_directory": str(db.parent / "spill")})
     for schema in SCHEMAS:
         con.execute(f"create schema if not exists {schema}")
     con.execute(MACROS)
