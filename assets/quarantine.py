@@ -56,6 +56,7 @@ RESULTS_TABLE = "audit.rule_results"
 def record_results(con, run_id: str, failing: dict[str, int | None]) -> None:
     """What this run's checks found, per rule, so the quarantine re-runs only failing rules."""
     con.execute(f"create table if not exists {RESULTS_TABLE} (run_id varchar, rule varchar, failing bigint)")
+    con.execute(f"delete from {RESULTS_TABLE} where run_id <> ?", [run_id])  # earlier runs' results are stale
     con.executemany(f"insert into {RESULTS_TABLE} values (?, ?, ?)", [[run_id, r, n] for r, n in failing.items()])
 
 

@@ -87,6 +87,9 @@ def summary(result) -> str:
         return "\n".join(lines)
     with con:
         lines.append(f"published warehouse: {settings.warehouse_path()}")
+        pages = Path(settings.warehouse_path()).parent / "dashboards" / "index.html"
+        if pages.exists():
+            lines.append(f"dashboards: {pages}")
         tables = con.execute(
             "select table_schema, table_name from information_schema.tables "
             "where table_schema in ('raw', 'kpi', 'marts', 'audit') order by 1, 2").fetchall()

@@ -236,6 +236,9 @@ def test_quarantine_skips_only_rules_this_runs_checks_found_clean():
     con.execute("create schema audit")
     assert clean_rules(con, "run-1") == set()  # no results yet: every rule is evaluated
     record_results(con, "run-0", {"a": 0, "b": 0})
-    record_results(con, "run-1", {"a": 0, "b": 3, "c": None})
+    assert clean_rules(con, "run-1") == set()  # another run's results are never trusted
+    record_results(con, "run-1", {"a": 0, "b": 3})
+    record_results(con, "run-1", {"c": None})
     # only run-1's own results count; a failing or unevaluated rule is never skipped
     assert clean_rules(con, "run-1") == {"a"}
+    assert con.execute("select count(distinct run_id) from audit.rule_results").fetchone()[0] == 1
