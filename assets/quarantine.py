@@ -68,25 +68,31 @@ def clean_rules(con, run_id: str) -> set[str]:
         f"select rule from {RESULTS_TABLE} where run_id = ? group by rule having max(failing) = 0", [run_id]).fetchall()}
 
 
-def _attach_raw_values(con, contract) -> None:
-    """Fill raw_values (the raw row as JSON) for this object's new quarantine rows: one join,
-    not one lookup per row."""
+def _insert_with_raw_values(con, contract) -> None:
+    """Quarantine this object's bad rows with their raw row as JSON. Equality joins only
+    (raw rules match the file row, staging rules the record's id in the same load), so
+    DuckDB hash-joins instead of looping over raw."""
     raw = f"raw.{contract.table}"
-    key = quality.raw_key(contract)
+    select = ("select b.object, b.record_id, b.rule, b.severity, b.detail, cast(to_json(r) as varchar), "
+              "b._export_id, current_timestamp::timestamp, b.checked_table")
     con.execute(f"""
-        update audit.quarantine as q set raw_values = m.raw_values
-        from (
-            select b.rule, b.record_id, b._row_number, cast(to_json(r) as varchar) as raw_values
-            from _bad as b
-            join {raw} as r
-              on r._loaded_at = b._loaded_at
-             and (case when b._row_number is not null then r._row_number = b._row_number
-                       else {key} = b.record_id end)
-            where b.object = ?
-            qualify row_number() over (partition by b.rule, b.record_id, b._row_number order by r._row_number desc) = 1
-        ) as m
-        where q.object = ? and q.rule = m.rule and q.record_id is not distinct from m.record_id
-          and q.raw_values is null""", [contract.object, contract.object])
+        insert into audit.quarantine
+        {select}
+        from _bad as b
+        left join {raw} as r on r._loaded_at = b._loaded_at and r._row_number = b._row_number
+        where b.object = ? and b._row_number is not null""", [contract.object])
+    con.execute(f"""
+        insert into audit.quarantine
+        {select}
+        from _bad as b
+        left join (
+            select {quality.raw_key(contract)} as _key, *
+            from {raw}
+            where _loaded_at in (select _loaded_at from _bad where object = ?)
+        ) as r on r._key = b.record_id and r._loaded_at = b._loaded_at
+        where b.object = ? and b._row_number is null
+        qualify row_number() over (partition by b.rule, b.record_id order by r._row_number desc nulls last) = 1""",
+                [contract.object, contract.object])
 
 
 def write_quarantine(con, rules: list[Rule], skip: set[str] = frozenset()) -> dict:
@@ -95,8 +101,9 @@ def write_quarantine(con, rules: list[Rule], skip: set[str] = frozenset()) -> di
     con.execute("create schema if not exists audit")
     con.execute("create or replace table audit.quarantine ("
                 + ", ".join(f"{c} {t}" for c, t in COLUMNS.items()) + ")")
-    con.execute("create or replace temp table _bad (object varchar, rule varchar, record_id varchar, "
-                "_loaded_at timestamp, _row_number bigint)")
+    con.execute("create or replace temp table _bad (object varchar, rule varchar, severity varchar, "
+                "record_id varchar, detail varchar, _export_id varchar, _loaded_at timestamp, "
+                "_row_number bigint, checked_table varchar)")
     notes = quality.skip_notes(con, rules)
     rows_of: dict[str, int] = {}
     for rule in rules:
@@ -106,16 +113,12 @@ def write_quarantine(con, rules: list[Rule], skip: set[str] = frozenset()) -> di
             rows_of[rule.batch] = con.execute(f"select count(*) from {rule.batch}").fetchone()[0]
         if rows_of[rule.batch] == 0 and rule.needs_batch_rows:
             continue
-        con.execute(f"create or replace temp table _rule_bad as {rule.bound_sql()}")
-        con.execute("""
-            insert into audit.quarantine
-            select ?, record_id, ?, ?, detail, null, _export_id, current_timestamp::timestamp, ? from _rule_bad""",
-                    [rule.object, rule.name, rule.severity, rule.batch])
-        con.execute("insert into _bad select ?, ?, record_id, _loaded_at, _row_number from _rule_bad",
-                    [rule.object, rule.name])
+        con.execute(f"""
+            insert into _bad
+            select ?, ?, ?, record_id, detail, _export_id, _loaded_at, _row_number, ?
+            from ({rule.bound_sql()}) as b""", [rule.object, rule.name, rule.severity, rule.batch])
     for (obj,) in con.execute("select distinct object from _bad").fetchall():
-        _attach_raw_values(con, next(c for c in load_contracts().values() if c.object == obj))
-    con.execute("drop table if exists _rule_bad")
+        _insert_with_raw_values(con, next(c for c in load_contracts().values() if c.object == obj))
     con.execute("drop table _bad")
     counts = con.execute("""
         select object, rule, severity, count(*) as rows, count(distinct record_id) as records
