@@ -66,9 +66,20 @@ won_opportunities as (
     where is_won
 ),
 
+opportunity_values as (
+    -- what each won opportunity adds to: its contract, or (fallback) itself as a contract
+    select 'contract' as contract_source, contract_id as contract_key, amount_corporate
+    from won_opportunities
+    where contract_id is not null
+    union all
+    select 'won_opportunity', opportunity_id, amount_corporate
+    from won_opportunities
+),
+
 contract_values as (
     -- TCV: Closed Won opportunities pointing at the contract; in the fallback
     -- (no Contract rows) each contract is one won opportunity, keyed by its id.
+    -- Equality join only, so it stays a hash join at millions of rows.
     select
         c.contract_id,
         c.owner_id,
@@ -76,9 +87,9 @@ contract_values as (
         coalesce(sum(o.amount_corporate), 0) as tcv,
         coalesce(c.term_months / 12.0, date_diff('day', c.start_date, c.end_date) / 365.25) as term_years
     from contracts as c
-    left join won_opportunities as o
-        on (c.source = 'won_opportunity' and o.opportunity_id = c.contract_id)
-        or (c.source is distinct from 'won_opportunity' and o.contract_id = c.contract_id)
+    left join opportunity_values as o
+        on o.contract_key = c.contract_id
+        and o.contract_source = case when c.source = 'won_opportunity' then 'won_opportunity' else 'contract' end
     group by c.contract_id, c.owner_id, c.start_date, c.term_months, c.end_date
 ),
 
