@@ -72,6 +72,7 @@ def evaluate(con, rules: list[Rule]) -> dict[str, dict]:
     total = _rows_checked(con, rules[0])
     table_rows = total if rules[0].schema != "raw" else con.execute(f"select count(*) from {table}").fetchone()[0]
     queries = {r.name: r.sql for r in rules if r.name not in notes and (table_rows > 0 or not r.needs_batch_rows)}
+    queries = quality.resolve_as_of(con, queries)
     started = time.perf_counter()
     outcomes = gx.validate(con, table, queries) if queries else {}
     seconds = time.perf_counter() - started

@@ -106,8 +106,10 @@ def write_quarantine(con, rules: list[Rule], skip: set[str] = frozenset()) -> di
                 "_row_number bigint, checked_table varchar)")
     notes = quality.skip_notes(con, rules)
     rows_of: dict[str, int] = {}
-    for rule in rules:
-        if rule.name in notes or rule.name in skip:
+    queries = quality.resolve_as_of(con, {str(i): r.bound_sql() for i, r in enumerate(rules)
+                                          if r.name not in notes and r.name not in skip})
+    for i, rule in enumerate(rules):
+        if str(i) not in queries:
             continue
         if rule.batch not in rows_of:
             rows_of[rule.batch] = con.execute(f"select count(*) from {rule.batch}").fetchone()[0]
@@ -116,7 +118,7 @@ def write_quarantine(con, rules: list[Rule], skip: set[str] = frozenset()) -> di
         con.execute(f"""
             insert into _bad
             select ?, ?, ?, record_id, detail, _export_id, _loaded_at, _row_number, ?
-            from ({rule.bound_sql()}) as b""", [rule.object, rule.name, rule.severity, rule.batch])
+            from ({queries[str(i)]}) as b""", [rule.object, rule.name, rule.severity, rule.batch])
     for (obj,) in con.execute("select distinct object from _bad").fetchall():
         _insert_with_raw_values(con, next(c for c in load_contracts().values() if c.object == obj))
     con.execute("drop table _bad")

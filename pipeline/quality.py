@@ -331,6 +331,17 @@ def as_of_date_sql() -> str:
             f"cast((select max(ts) from ({export_max})) as date)))")
 
 
+def resolve_as_of(con, sqls: dict[str, str]) -> dict[str, str]:
+    """The same queries with the as-of subquery replaced by its value, computed once:
+    the subquery scans every raw table, too costly to repeat per rule."""
+    subquery = as_of_date_sql()
+    if not any(subquery in sql for sql in sqls.values()):
+        return sqls
+    value = con.execute(f"select {subquery}").fetchone()[0]
+    literal = f"date '{value.isoformat()}'" if value is not None else "cast(null as date)"
+    return {name: sql.replace(subquery, literal) for name, sql in sqls.items()}
+
+
 def as_of_reads() -> frozenset[tuple[str, str]]:
     return frozenset({("raw", "run_settings")} | {("raw", c.table) for c in load_contracts().values() if c.primary_key})
 
