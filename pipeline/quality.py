@@ -65,7 +65,7 @@ Rule semantics:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 
 from pipeline.contracts import Check, Contract, Field, load_contracts, snake_case

@@ -21,7 +21,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fixtures_core import build, core_models, insert_raw, new_warehouse, one, rows, set_run_settings  # noqa: E402
 
 from pipeline.contracts import load_contracts  # noqa: E402
-from pipeline.settings import SQL_DIR  # noqa: E402
 
 D = dt.date
 TS = dt.datetime
