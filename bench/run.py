@@ -140,7 +140,7 @@ def append_one_day(src: Path, dst: Path) -> None:
     opportunities modified), everything else byte-identical."""
     import duckdb
 
-    shutil.copytree(src, dst)
+    shutil.copytree(src, dst, copy_function=os.link)  # unchanged files: hard links, no copy
     con = duckdb.connect()
     for name, prefix in [("Task.csv", "00T"), ("Event.csv", "00U")]:
         path = dst / name
@@ -156,11 +156,13 @@ def append_one_day(src: Path, dst: Path) -> None:
                 strftime(cast(SystemModstamp as timestamp) + interval 1 day, '%Y-%m-%d %H:%M:%S') as SystemModstamp,
                 strftime(cast(CreatedDate as timestamp) + interval 1 day, '%Y-%m-%d %H:%M:%S') as CreatedDate)
             from (select * from t order by SystemModstamp desc limit {n})""")
+        path.unlink()  # a hard link to export A's file: write a new file, leave A's alone
         con.execute(f"copy (select * from t union all select * from extra) to '{path}' (header, force_quote *)")
     path = dst / "Opportunity.csv"
     con.execute(f"create or replace table o as select * from read_csv('{path}', all_varchar = true, header = true)")
     con.execute("""update o set SystemModstamp = strftime(cast(SystemModstamp as timestamp) + interval 1 day,
                    '%Y-%m-%d %H:%M:%S') where hash(Id) % 500 = 0""")
+    path.unlink()
     con.execute(f"copy o to '{path}' (header, force_quote *)")
 
 
@@ -172,7 +174,9 @@ def bench_scale(scale: str, workdir: Path) -> dict:
     if not (export_a / "Opportunity.csv").exists():
         shutil.rmtree(data, ignore_errors=True)
         started = time.perf_counter()
-        generate_export(export_a, scale=float(scale) if scale[0].isdigit() else scale, seed=42)
+        partial = data / "a.partial"  # renamed when complete: a half-written export is never reused
+        generate_export(partial, scale=float(scale) if scale[0].isdigit() else scale, seed=42)
+        partial.rename(export_a)
         print(f"[{scale}] generated export in {time.perf_counter() - started:.1f} s", flush=True)
     if not export_b.exists():
         append_one_day(export_a, export_b)

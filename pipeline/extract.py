@@ -23,7 +23,8 @@ from pipeline.contracts import Contract
 
 CHUNK = 16 << 20
 MAX_LINE_SIZE = 64 << 20  # 131k-character rich text fields, several per record
-LOAD_COLUMNS = {"_export_id": "varchar", "_source_file": "varchar", "_row_number": "bigint", "_loaded_at": "timestamp"}
+LOAD_COLUMNS = {"_export_id": "varchar", "_source_file": "varchar", "_row_number": "bigint", "_loaded_at": "timestamp",
+                "_row_hash": "ubigint"}
 
 
 class ExportError(Exception):
@@ -157,9 +158,9 @@ def ensure_raw_table(con: duckdb.DuckDBPyConnection, contract: Contract, columns
     existing = {r[0].lower() for r in con.execute(
         "select column_name from information_schema.columns where table_schema = 'raw' and table_name = ?",
         [contract.table]).fetchall()}
-    for column in columns:
-        if column.lower() not in existing:
-            con.execute(f"alter table {table} add column {quote(column)} varchar")
+    for column, kind in [*((c, "varchar") for c in columns), *LOAD_COLUMNS.items()]:
+        if column.lower() not in existing:  # a new column in this export; _row_hash for older warehouses
+            con.execute(f"alter table {table} add column {quote(column)} {kind}")
             existing.add(column.lower())
 
 
@@ -184,7 +185,15 @@ def load_object(
     encoding: str = "auto",
 ) -> dict:
     """Append the object's file to raw.<object> unless this exact file was loaded
-    before. Returns what happened, for the asset's metadata."""
+    before. Returns what happened, for the asset's metadata.
+
+    A Salesforce export is a full snapshot, so most of its rows were in the previous
+    export too. For objects with an Id, raw keeps each version once: a row is appended
+    unless raw already holds a row with the same Id and the same values (`_row_hash`
+    over every column of the file, by name). Nothing is lost, since an unchanged row's
+    values are in raw already, verbatim, and raw grows by what changed rather than by
+    the size of each export. Rows without an Id, and plain files (HR, targets), are
+    appended whole."""
     ensure_audit_tables(con)
     ensure_raw_table(con, contract)
     table = f"raw.{contract.table}"
@@ -230,13 +239,23 @@ def load_object(
 
     columns = "{" + ", ".join(f"{_sql_str(h)}: 'varchar'" for h in header) + "}"
     rejects = f"rejects_{contract.table}"
+    row_hash = "hash(" + ", ".join(quote(h) for h in sorted(header, key=str.lower)) + ")"
+    new_versions = "true"
+    if contract.primary_key and contract.primary_key.lower() in present:
+        pk = quote(header[[h.lower() for h in header].index(contract.primary_key.lower())])
+        new_versions = (f"not exists (select 1 from {table} as r where r._row_hash = i._row_hash "
+                        f"and r.{quote(contract.primary_key)} = i.{pk})")
     con.execute(f"""
         insert into {table} by name
-        select *, ? as _export_id, ? as _source_file, row_number() over () as _row_number, ? as _loaded_at
-        from read_csv(?, header = true, delim = ',', quote = '"', escape = '"', columns = {columns},
-                      auto_detect = false, strict_mode = true, max_line_size = {MAX_LINE_SIZE},
-                      ignore_errors = true, store_rejects = true,
-                      rejects_table = '{rejects}', rejects_scan = '{rejects}_scan')
+        select * from (
+            select *, ? as _export_id, ? as _source_file, row_number() over () as _row_number,
+                   ? as _loaded_at, {row_hash} as _row_hash
+            from read_csv(?, header = true, delim = ',', quote = '"', escape = '"', columns = {columns},
+                          auto_detect = false, strict_mode = true, max_line_size = {MAX_LINE_SIZE},
+                          ignore_errors = true, store_rejects = true,
+                          rejects_table = '{rejects}', rejects_scan = '{rejects}_scan')
+        ) as i
+        where {new_versions}
     """, [export_id, source, loaded_at, str(readable)])
     rows = con.execute(f"select count(*) from {table} where _source_file = ? and _loaded_at = ?", [source, loaded_at]).fetchone()[0]
 

@@ -194,17 +194,27 @@ def _raw_record_id(contract: Contract) -> str:
     return f"coalesce({raw_key(contract)}, _source_file || ' row ' || _row_number)"
 
 
-def _latest_load(contract: Contract, skip_deleted: bool = True) -> str:
-    where = "_loaded_at = (select max(_loaded_at) from {batch})"
-    if skip_deleted and contract.field("IsDeleted") is not None:
-        where += """ and not coalesce(sf_bool("IsDeleted"), false)"""
-    return where
+def current_rows(contract: Contract) -> str:
+    """The raw rows a raw rule judges: each record's rows from the latest load that
+    carried it. Raw keeps a version once (pipeline/extract.py), so a record unchanged
+    since an earlier export is judged on the rows that load added; rows without a key
+    only from the latest load. Plain files (no primary key) are appended whole, so
+    theirs is simply the latest load."""
+    latest = "max(_loaded_at) over ()"
+    if contract.primary_key:
+        key = raw_key(contract)
+        latest = f"case when {key} is null then {latest} else max(_loaded_at) over (partition by {key}) end"
+    return f"(select * from {{batch}} qualify _loaded_at = {latest})"
 
 
-def _raw_select(contract: Contract, detail: str, where: str) -> str:
+def _not_deleted(contract: Contract) -> str:
+    return """not coalesce(sf_bool("IsDeleted"), false)""" if contract.field("IsDeleted") is not None else "true"
+
+
+def _raw_select(contract: Contract, detail: str, where: str, source: str | None = None) -> str:
     return (
         f"select {_raw_record_id(contract)} as record_id, {detail} as detail, _export_id, _loaded_at, _row_number\n"
-        f"from {{batch}}\nwhere {where}"
+        f"from {source or current_rows(contract)} as t\nwhere {where}"
     )
 
 
@@ -231,8 +241,9 @@ def _field_rule(contract: Contract, f: Field, check: Check) -> Rule:
         if f.type not in PARSERS:
             raise ValueError(f"{label}: rule parses needs a typed field, {f.name} is {f.type}")
         text = _q(f.name)
-        where = f"nullif(trim({text}), '') is not null and {PARSERS[f.type]}({text}) is null and " + _latest_load(
-            contract, skip_deleted=f.name != "IsDeleted")
+        where = f"nullif(trim({text}), '') is not null and {PARSERS[f.type]}({text}) is null"
+        if f.name != "IsDeleted":
+            where += f" and {_not_deleted(contract)}"
         detail = f"{_s(f.name + ' = ')} || '''' || left({text}, 60) || '''' || {_s(' is not a valid ' + TYPE_WORDS[f.type])}"
         return Rule(**base, **raw, sql=_raw_select(contract, detail, where),
                     summary=f"{label} parses as a {TYPE_WORDS[f.type]} (latest export)")
@@ -240,16 +251,15 @@ def _field_rule(contract: Contract, f: Field, check: Check) -> Rule:
     if check.rule == "unique":
         key = raw_key(contract) if f.name == contract.primary_key else (
             f"sf_id({_q(f.name)})" if f.type == "id" else f"nullif(trim({_q(f.name)}), '')")
-        latest = _latest_load(contract, skip_deleted=False)
-        where = (f"{latest} and {key} in (select {key} from {{batch}} where {latest} "
-                 f"group by all having count(*) > 1)")
+        counted = f"(select *, count(*) over (partition by {key}) as _copies from {current_rows(contract)})"
+        where = f"{key} is not null and _copies > 1"
         detail = (f"{_s(f.name + ' ')} || {key} || {_s(' appears more than once in export ')} || _export_id"
                   f" || ' (row ' || _row_number || ')'")
-        return Rule(**base, **raw, sql=_raw_select(contract, detail, where),
+        return Rule(**base, **raw, sql=_raw_select(contract, detail, where, counted),
                     summary=f"{label} unique within one export")
 
     if check.rule == "not_null" and f.name == contract.primary_key:
-        where = f"{raw_key(contract)} is null and " + _latest_load(contract, skip_deleted=False)
+        where = f"{raw_key(contract)} is null"
         detail = f"{_s(f.name + ' is empty in ')} || _source_file || ' row ' || _row_number"
         return Rule(**base, **raw, sql=_raw_select(contract, detail, where),
                     summary=f"{label} present (latest export)")

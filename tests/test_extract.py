@@ -87,6 +87,31 @@ def test_a_changed_export_is_appended_with_load_metadata(con, tmp_path):
     ]
 
 
+def test_a_newer_export_adds_only_new_and_changed_versions(con, tmp_path):
+    write(tmp_path / "e1" / "Opportunity.csv", OPP_HEADER + opp_row(1) + opp_row(2))
+    # e2: row 1 unchanged but in another column order and position, row 2 changed, row 3 new
+    cols = OPP_HEADER.strip().split(",")
+    swapped = ",".join([cols[1], cols[0], *cols[2:]]) + "\n"
+    row1 = opp_row(1).strip().split(",")
+    write(tmp_path / "e2" / "Opportunity.csv", swapped + ",".join([row1[1], row1[0], *row1[2:]]) + "\n"
+          + "".join(",".join([r.split(",")[1], r.split(",")[0], *r.strip().split(",")[2:]]) + "\n"
+                    for r in (opp_row(3), opp_row(2, "Closed Won"))))
+    assert load(con, tmp_path / "e1", "Opportunity", tmp_path)["rows_loaded"] == 2
+    assert load(con, tmp_path / "e2", "Opportunity", tmp_path)["rows_loaded"] == 2
+    rows = con.execute("select _export_id, Id, StageName, _row_number from raw.opportunity order by all").fetchall()
+    assert rows == [("e1", f"006{1:015d}", "Prospecting", 1), ("e1", f"006{2:015d}", "Prospecting", 2),
+                    ("e2", f"006{2:015d}", "Closed Won", 3), ("e2", f"006{3:015d}", "Prospecting", 2)]
+
+
+def test_a_warehouse_from_before_row_hashes_gets_the_column(con, tmp_path):
+    con.execute("create table raw.opportunity (Id varchar, _export_id varchar, _source_file varchar, "
+                "_row_number bigint, _loaded_at timestamp)")
+    con.execute("insert into raw.opportunity values ('x', 'old', 'Opportunity.csv', 1, now())")
+    write(tmp_path / "e1" / "Opportunity.csv", OPP_HEADER + opp_row(1))
+    assert load(con, tmp_path / "e1", "Opportunity", tmp_path)["rows_loaded"] == 1
+    assert con.execute("select count(*) from raw.opportunity where _row_hash is null").fetchone()[0] == 1
+
+
 def test_latin1_text_survives_including_c1_bytes(con, tmp_path):
     # 0x81 after "BOGOTÃ" is a C1 control real Latin-1 exports contain; DuckDB's own
     # latin-1 reader refuses it, so the file must be transcoded, not decoded by DuckDB.

@@ -47,12 +47,12 @@ def con():
     con.close()
 
 
-def load_export(con, tmp_path, files: dict[str, str]) -> None:
-    export = tmp_path / "export"
-    for name, text in files.items():
-        write(export / name, text)
+def load_export(con, tmp_path, files: dict[str, str], name: str = "export") -> None:
+    export = tmp_path / name
+    for file, text in files.items():
+        write(export / file, text)
     for contract in CONTRACTS.values():
-        load_object(con, contract, export, export_id="export", scratch=tmp_path / "scratch")
+        load_object(con, contract, export, export_id=name, scratch=tmp_path / "scratch")
     run_models(con, staging_models())
 
 
@@ -116,6 +116,30 @@ def test_field_rules_find_exactly_the_bad_rows(con, tmp_path):
     detail = quality.bad_rows(con, r["close_date_parses"])[0][1]
     assert detail == "CloseDate = '29/02/2024' is not a valid date (YYYY-MM-DD)"
     assert "-5" in quality.bad_rows(con, r["amount_between"])[0][1]
+
+
+def test_raw_rules_judge_each_records_current_rows_across_exports(con, tmp_path):
+    """Raw keeps a version once, so a record unchanged in a newer export keeps the rows of
+    the load that carried it: its defects stay found until the record changes, and an
+    Id-less row counts only while the latest export has it."""
+    bad_date = opp_row(3).replace('"2024-02-29 00:00:00"', '"29/02/2024"')
+    no_id = opp_row(4).replace(f'"006{4:015d}"', '""')
+    load_export(con, tmp_path, {"Opportunity.csv": OPP_HEADER + opp_row(1) + opp_row(2) + bad_date + no_id}, "e1")
+    r = rules_of("Opportunity")
+    assert failing(con, r["close_date_parses"]) == [f"006{3:015d}"]
+    assert failing(con, r["id_not_null"]) == ["Opportunity.csv row 4"]
+    # e2: 1 and 3 unchanged, 2 changed, no Id-less row
+    load_export(con, tmp_path, {"Opportunity.csv": OPP_HEADER + opp_row(1) + opp_row(2, "Closed Won") + bad_date}, "e2")
+    assert con.execute("select _export_id, count(*) from raw.opportunity group by all order by 1").fetchall() == [
+        ("e1", 4), ("e2", 1)]
+    assert failing(con, r["close_date_parses"]) == [f"006{3:015d}"]  # unchanged, still wrong
+    assert failing(con, r["id_not_null"]) == []                        # gone from the latest export
+    # e3: the date is fixed in the CRM
+    load_export(con, tmp_path, {"Opportunity.csv": OPP_HEADER + opp_row(1) + opp_row(2, "Closed Won") + opp_row(3)}, "e3")
+    assert failing(con, r["close_date_parses"]) == []
+    assert con.execute("select count(*) from raw.opportunity").fetchone()[0] == 6
+    assert con.execute("select stage_name from staging.stg_opportunity order by 1").fetchall() == [
+        ("Closed Won",), ("Prospecting",), ("Prospecting",)]
 
 
 def test_row_rules_with_as_of_date_and_orphan_owner(con, tmp_path):
