@@ -8,6 +8,7 @@ import dagster as dg
 from pipeline import layout
 from pipeline.contracts import Contract, load_contracts
 from pipeline.extract import ExportError, load_object, resolve_export
+from pipeline.incremental import touch
 from pipeline.metadata import column_schema, markdown_preview
 from pipeline.resources import ExportSource
 from pipeline.warehouse import Warehouse
@@ -28,8 +29,8 @@ def extract_asset(contract: Contract) -> dg.AssetsDefinition:
         owners=[layout.OWNER],
         description=(
             f"{contract.description}\n\nLoaded verbatim from `{' / '.join(contract.files)}` into "
-            f"`raw.{contract.table}`: every value as text, every export kept (append-only), with "
-            f"`_export_id`, `_source_file`, `_row_number`, `_loaded_at`. Required columns: {required}."
+            f"`raw.{contract.table}`: every value as text, append-only, each record version kept once (an export's "
+            f"unchanged rows are not appended again), with `_export_id`, `_source_file`, `_row_number`, `_loaded_at`. Required columns: {required}."
             + (" **Required object.**" if contract.required else " Optional: absent means empty.")
         ),
         metadata={
@@ -53,6 +54,7 @@ def extract_asset(contract: Contract) -> dg.AssetsDefinition:
         if outcome.get("note"):
             context.log.warning(outcome["note"])
         table = f"raw.{contract.table}"
+        touch(con, table, warehouse.run_id, changed=outcome.get("rows_loaded", 0) > 0)
         rows_total = con.execute(f"select count(*) from {table}").fetchone()[0]
         metadata = {
             "dagster/row_count": dg.MetadataValue.int(rows_total),

@@ -4,10 +4,10 @@
 import dagster as dg
 
 from pipeline import layout
+from pipeline.incremental import build_model
 from pipeline.metadata import table_metadata
 from pipeline.sql_models import SqlModel
 from pipeline.warehouse import Warehouse
-
 
 # What a KPI needs from the export, as flags of core.dim_run, and what to say when it is missing.
 KPI_NEEDS = {
@@ -63,8 +63,9 @@ def model_asset(model: SqlModel) -> dg.AssetsDefinition:
     )
     def _model(warehouse: Warehouse) -> dg.MaterializeResult:
         con = warehouse.connect()
-        con.execute(model.create_statement())
-        metadata = table_metadata(con, model.table, model.columns)
+        build = build_model(con, model, warehouse.run_id)
+        metadata = table_metadata(con, model.table, model.columns) | {
+            "build": build["build"], "build_reason": build["reason"]}
         if model.schema == "kpi":
             metadata |= kpi_headline(con, model.table)
         return dg.MaterializeResult(metadata=metadata)

@@ -1,7 +1,7 @@
 """`audit/quarantine`: every row that fails a row-level contract rule, with why.
 
-The table `audit.quarantine` is rebuilt on every run from the same bad-rows SELECTs
-the asset checks run through GX (pipeline/quality.py), so a check's failing count
+The table `audit.quarantine` is rebuilt on every run from the failing rows the asset
+checks found (`audit.rule_failures`, pipeline/quality.py), so a check's failing count
 equals its quarantine rows. One row per (record, rule):
 
     object        contract object (Opportunity, User, HrEmployee, ...)
@@ -38,6 +38,7 @@ import dagster as dg
 
 from pipeline import layout, quality
 from pipeline.contracts import load_contracts
+from pipeline.incremental import set_version
 from pipeline.quality import Rule
 from pipeline.sql_models import SqlModel
 from pipeline.warehouse import Warehouse
@@ -48,24 +49,6 @@ COLUMNS = {
     "object": "varchar", "record_id": "varchar", "rule": "varchar", "severity": "varchar", "reason": "varchar",
     "raw_values": "varchar", "export_id": "varchar", "detected_at": "timestamp", "checked_table": "varchar",
 }
-
-
-RESULTS_TABLE = "audit.rule_results"
-
-
-def record_results(con, run_id: str, failing: dict[str, int | None]) -> None:
-    """What this run's checks found, per rule, so the quarantine re-runs only failing rules."""
-    con.execute(f"create table if not exists {RESULTS_TABLE} (run_id varchar, rule varchar, failing bigint)")
-    con.execute(f"delete from {RESULTS_TABLE} where run_id <> ?", [run_id])  # earlier runs' results are stale
-    con.executemany(f"insert into {RESULTS_TABLE} values (?, ?, ?)", [[run_id, r, n] for r, n in failing.items()])
-
-
-def clean_rules(con, run_id: str) -> set[str]:
-    """Rules this run's checks evaluated and found no failing row for."""
-    if not quality.table_exists(con, *RESULTS_TABLE.split(".")):
-        return set()
-    return {r for (r,) in con.execute(
-        f"select rule from {RESULTS_TABLE} where run_id = ? group by rule having max(failing) = 0", [run_id]).fetchall()}
 
 
 def _insert_with_raw_values(con, contract) -> None:
@@ -95,36 +78,40 @@ def _insert_with_raw_values(con, contract) -> None:
                 [contract.object, contract.object])
 
 
-def write_quarantine(con, rules: list[Rule], skip: set[str] = frozenset()) -> dict:
-    """Rebuild audit.quarantine from the row-level rules (except `skip`: rules this run's
-    checks found clean); returns counts for metadata."""
+def write_quarantine(con, rules: list[Rule], run_id: str = "adhoc") -> dict:
+    """Rebuild audit.quarantine from the row-level rules' failing rows; returns counts
+    for metadata. The failing rows come from audit.rule_failures, where this run's
+    checks put them; a rule the checks did not evaluate this run (a run without them)
+    is evaluated here, the same way."""
     con.execute("create schema if not exists audit")
     con.execute("create or replace table audit.quarantine ("
                 + ", ".join(f"{c} {t}" for c, t in COLUMNS.items()) + ")")
-    con.execute("create or replace temp table _bad (object varchar, rule varchar, severity varchar, "
-                "record_id varchar, detail varchar, _export_id varchar, _loaded_at timestamp, "
-                "_row_number bigint, checked_table varchar)")
     notes = quality.skip_notes(con, rules)
-    rows_of: dict[str, int] = {}
-    queries = quality.resolve_as_of(con, {str(i): r.bound_sql() for i, r in enumerate(rules)
-                                          if r.name not in notes and r.name not in skip})
-    for i, rule in enumerate(rules):
-        if str(i) not in queries:
-            continue
-        if rule.batch not in rows_of:
-            rows_of[rule.batch] = con.execute(f"select count(*) from {rule.batch}").fetchone()[0]
-        if rows_of[rule.batch] == 0 and rule.needs_batch_rows:
-            continue
-        con.execute(f"""
-            insert into _bad
-            select ?, ?, ?, record_id, detail, _export_id, _loaded_at, _row_number, ?
-            from ({queries[str(i)]}) as b""", [rule.object, rule.name, rule.severity, rule.batch])
+    done = quality.evaluated_rules(con, run_id)
+    pending: dict[str, list[Rule]] = {}
+    for rule in rules:
+        if rule.name not in notes and (rule.batch, rule.name) not in done:
+            pending.setdefault(rule.batch, []).append(rule)
+    rows_of = {table: con.execute(f"select count(*) from {table}").fetchone()[0] for table in pending}
+    for table, table_rules in pending.items():
+        table_rules = [r for r in table_rules if rows_of[table] > 0 or not r.needs_batch_rows]
+        quality.find_failures(con, run_id, table_rules,
+                              quality.resolve_as_of(con, {r.name: r.bound_sql() for r in table_rules}))
+    wanted = sorted({(r.batch, r.name) for r in rules if r.name not in notes})
+    con.execute("create or replace temp table _bad as select f.* from " + quality.FAILURES + " as f "
+                "semi join (select unnest(?) as t, unnest(?) as r) as w on f.checked_table = w.t and f.rule = w.r "
+                "where f.run_id = ?", [[t for t, _ in wanted], [r for _, r in wanted], run_id])
     for (obj,) in con.execute("select distinct object from _bad").fetchall():
         _insert_with_raw_values(con, next(c for c in load_contracts().values() if c.object == obj))
     con.execute("drop table _bad")
     counts = con.execute("""
         select object, rule, severity, count(*) as rows, count(distinct record_id) as records
         from audit.quarantine group by all order by severity, object, rule""").fetchall()
+    # Its version is its content (what the core facts leave out), so an unchanged
+    # quarantine does not make them rebuild.
+    content = con.execute("select count(*), bit_xor(hash(object, record_id, rule, severity)) "
+                          "from audit.quarantine").fetchone()
+    set_version(con, "audit.quarantine", f"content:{content[0]}:{content[1]}")
     return {"counts": counts, "skipped": notes}
 
 
@@ -150,8 +137,8 @@ def quarantine_asset(models: tuple[SqlModel, ...]) -> dg.AssetsDefinition | None
     )
     def _quarantine(warehouse: Warehouse) -> dg.MaterializeResult:
         con = warehouse.connect()
-        # The blocking checks on these tables ran before this step; rules they found clean need no second look.
-        outcome = write_quarantine(con, rules, skip=clean_rules(con, warehouse.run_id))
+        # The blocking checks on these tables ran before this step and stored their failing rows.
+        outcome = write_quarantine(con, rules, warehouse.run_id)
         counts = outcome["counts"]
         lines = ["| object | rule | severity | rows | records |", "|---|---|---|---|---|"]
         lines += [f"| {o} | {r} | {s} | {n} | {d} |" for o, r, s, n, d in counts]

@@ -12,12 +12,11 @@ The rules come from two places:
   kpi assets only; they are not quarantined (the core facts read the quarantine, so
   a rule computed from core cannot feed it without a cycle).
 
-Every rule compiles to ONE SELECT, the single source of truth for that rule: the
-asset check runs it through Great Expectations (`UnexpectedRowsExpectation`,
-pushed down to DuckDB) and the quarantine asset runs the very same query and stores
-its rows, so a check's failing count always equals its quarantine rows. A query
-names the checked table `{batch}` (GX substitutes it; `bind()` does the same for
-plain DuckDB) and returns these columns:
+Every rule compiles to ONE SELECT, the single source of truth for that rule. A
+run evaluates it once (`find_failures`): its bad rows go to `audit.rule_failures`,
+which the asset check validates through Great Expectations and the quarantine
+asset copies, so a check's failing count always equals its quarantine rows. A query
+names the checked table `{batch}` (`bind()` replaces it) and returns these columns:
 
     record_id    the record's id (the Salesforce Id; for plain files the staging key,
                  see RECORD_KEYS; "<file> row N" for a raw row without an Id)
@@ -28,12 +27,13 @@ plain DuckDB) and returns these columns:
 
 Where each contract rule is evaluated (decided here, once):
 
-* `parses`: against raw, the latest load of the object (rows with
-  `_loaded_at = max(_loaded_at)`): the raw text is non-empty but the typed value
-  (the same sf_* macro staging uses for the field's type) is NULL. Rows marked
-  deleted are ignored except by the IsDeleted rule itself. Attached to `raw/<table>`.
-* `unique` (any field) and `not_null` on the primary key: against raw, the latest
-  load: staging already keeps one row per Id and drops rows without one, so only raw
+* `parses`: against raw, each record's current rows (`current_rows`: the rows of the
+  latest load that carried the record; raw keeps a version once): the raw text is
+  non-empty but the typed value (the same sf_* macro staging uses for the field's
+  type) is NULL. Rows marked deleted are ignored except by the IsDeleted rule
+  itself. Attached to `raw/<table>`.
+* `unique` (any field) and `not_null` on the primary key: against raw, the current
+  rows: staging already keeps one row per Id and drops rows without one, so only raw
   can say "the same Id appears twice in one export". Attached to `raw/<table>`.
 * everything else (`not_null`, `in_set`, `between`, `references`, row `checks`):
   against `staging.stg_<table>` (typed, latest version per record, deleted rows
@@ -67,6 +67,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache
+
+import duckdb
 
 from pipeline.contracts import Check, Contract, Field, load_contracts, snake_case
 
@@ -558,6 +560,55 @@ def skip_notes(con, rules) -> dict[str, str]:
             if counts[table] == 0:
                 notes[rule.name] = f"skipped: the export has no {obj} rows to resolve against"
     return notes
+
+
+FAILURES = "audit.rule_failures"
+FAILURE_COLUMNS = {
+    "run_id": "varchar", "checked_table": "varchar", "rule": "varchar", "object": "varchar", "severity": "varchar",
+    "record_id": "varchar", "detail": "varchar", "_export_id": "varchar", "_loaded_at": "timestamp",
+    "_row_number": "bigint",
+}
+EVALUATED = "audit.rule_results"
+
+
+def find_failures(con, run_id: str, rules: list[Rule], queries: dict[str, str]) -> dict[str, str | None]:
+    """Run each rule's bad-rows query (`queries`: rule name -> bound SQL) once and store
+    its rows in audit.rule_failures for this run, replacing what an earlier attempt of
+    the same rules stored; rows of earlier runs are dropped. The check validates these
+    rows through GX and the quarantine copies them, so no rule is evaluated twice.
+    Returns rule name -> the error DuckDB raised (None when the query ran)."""
+    con.execute("create schema if not exists audit")
+    con.execute(f"create table if not exists {FAILURES} ("
+                + ", ".join(f"{c} {t}" for c, t in FAILURE_COLUMNS.items()) + ")")
+    con.execute(f"create table if not exists {EVALUATED} (run_id varchar, checked_table varchar, rule varchar)")
+    for table in (FAILURES, EVALUATED):
+        con.execute(f"delete from {table} where run_id <> ?", [run_id])
+    errors: dict[str, str | None] = {}
+    for rule in rules:
+        if rule.name not in queries:
+            continue
+        con.execute(f"delete from {FAILURES} where run_id = ? and checked_table = ? and rule = ?",
+                    [run_id, rule.batch, rule.name])
+        con.execute(f"delete from {EVALUATED} where run_id = ? and checked_table = ? and rule = ?",
+                    [run_id, rule.batch, rule.name])
+        try:
+            con.execute(f"""
+                insert into {FAILURES}
+                select ?, ?, ?, ?, ?, cast(record_id as varchar), detail, _export_id, _loaded_at, _row_number
+                from ({queries[rule.name]}) as b""", [run_id, rule.batch, rule.name, rule.object, rule.severity])
+        except duckdb.Error as e:
+            errors[rule.name] = str(e).split("\n")[0]
+            continue
+        con.execute(f"insert into {EVALUATED} values (?, ?, ?)", [run_id, rule.batch, rule.name])
+        errors[rule.name] = None
+    return errors
+
+
+def evaluated_rules(con, run_id: str) -> set[tuple[str, str]]:
+    """(checked table, rule) pairs whose failures this run has already found."""
+    if not table_exists(con, "audit", EVALUATED.split(".")[1]):
+        return set()
+    return set(con.execute(f"select checked_table, rule from {EVALUATED} where run_id = ?", [run_id]).fetchall())
 
 
 def bad_rows(con, rule: Rule, limit: int | None = None) -> list[tuple]:

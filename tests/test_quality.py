@@ -3,6 +3,7 @@ they become. Small hand-built exports, real DuckDB, real staging models."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import duckdb
@@ -251,18 +252,27 @@ def test_cross_table_rules_on_hand_built_core(con):
     assert failing(con, rules["history_ordered_in_time"]) == ["006B", "006B"]
 
 
-def test_quarantine_skips_only_rules_this_runs_checks_found_clean():
-    import duckdb
+def test_each_rule_is_evaluated_once_per_run_and_the_quarantine_reuses_it(con, tmp_path):
+    opps = OPP_HEADER + opp_row(1) + opp_row(2).replace('"100"', '"-5"')
+    load_export(con, tmp_path, {"Opportunity.csv": opps})
+    rules = [r for r in quality.all_contract_rules() if r.object == "Opportunity" and r.schema == "staging"]
+    assert evaluate(con, rules, "run-1")["amount_between"]["failing"] == 1
+    assert (("staging.stg_opportunity", "amount_between")) in quality.evaluated_rules(con, "run-1")
+    assert quality.evaluated_rules(con, "run-2") == set()  # another run's results are never trusted
+    # The quarantine copies what the check found: break the data behind the rule's back and
+    # the quarantine of run-1 still holds the check's row, while run-2 evaluates afresh.
+    con.execute("update staging.stg_opportunity set amount = 1")
+    write_quarantine(con, rules, "run-1")
+    assert con.execute("select record_id from audit.quarantine where rule = 'amount_between'").fetchall() == [
+        (f"006{2:015d}",)]
+    write_quarantine(con, rules, "run-2")
+    assert con.execute("select count(*) from audit.quarantine where rule = 'amount_between'").fetchone()[0] == 0
+    assert con.execute("select count(distinct run_id) from audit.rule_failures").fetchone()[0] <= 1
 
-    from assets.quarantine import clean_rules, record_results
 
-    con = duckdb.connect()
-    con.execute("create schema audit")
-    assert clean_rules(con, "run-1") == set()  # no results yet: every rule is evaluated
-    record_results(con, "run-0", {"a": 0, "b": 0})
-    assert clean_rules(con, "run-1") == set()  # another run's results are never trusted
-    record_results(con, "run-1", {"a": 0, "b": 3})
-    record_results(con, "run-1", {"c": None})
-    # only run-1's own results count; a failing or unevaluated rule is never skipped
-    assert clean_rules(con, "run-1") == {"a"}
-    assert con.execute("select count(distinct run_id) from audit.rule_results").fetchone()[0] == 1
+def test_a_rule_that_cannot_run_is_an_error_not_a_pass(con, tmp_path):
+    load_export(con, tmp_path, {"Opportunity.csv": OPP_HEADER + opp_row(1)})
+    (rule,) = [r for r in quality.all_contract_rules() if r.object == "Opportunity" and r.name == "amount_between"]
+    broken = dataclasses.replace(rule, sql=rule.sql.replace("amount", "amount_typo"))
+    result = evaluate(con, [broken], "run-1")["amount_between"]
+    assert not result["passed"] and result["failing"] is None and "amount_typo" in result["error"]
