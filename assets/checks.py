@@ -71,10 +71,11 @@ def evaluate(con, rules: list[Rule], run_id: str = "adhoc") -> dict[str, dict]:
     queries = {r.name: r.bound_sql() for r in rules if r.name not in notes and (total > 0 or not r.needs_batch_rows)}
     queries = quality.resolve_as_of(con, queries)
     started = time.perf_counter()
-    errors = quality.find_failures(con, run_id, rules, queries)
-    found = {n: f"select record_id from {{batch}} where run_id = '{run_id}' and checked_table = '{table}' "
-                f"and rule = '{n}' order by record_id" for n in queries if not errors.get(n)}
-    outcomes = gx.validate(con, quality.FAILURES, found) if found else {}
+    found = quality.find_failures(con, run_id, rules, queries)
+    errors = {n: f["error"] for n, f in found.items()}
+    suite = {n: f"select record_id from {{batch}} where checked_table = '{table}' and rule = '{n}' order by record_id"
+             for n in queries if not errors.get(n)}
+    outcomes = gx.validate(con, quality.FAILURES, suite) if suite else {}
     seconds = time.perf_counter() - started
     results = {}
     for rule in rules:
@@ -87,8 +88,11 @@ def evaluate(con, rules: list[Rule], run_id: str = "adhoc") -> dict[str, dict]:
             results[rule.name] = dict(passed=True, failing=0, total=total, sample=[], note=note, error=None,
                                       seconds=0.0)
         else:
+            reused = found[rule.name]["reused"]
             results[rule.name] = dict(passed=outcome.success, failing=outcome.unexpected_count, total=total,
-                                      sample=outcome.sample, note=None, error=outcome.error, seconds=seconds)
+                                      sample=outcome.sample, error=outcome.error, seconds=seconds,
+                                      note="not re-run: its SQL and the tables it reads are unchanged since it last "
+                                           "ran, so its failing rows still hold" if reused else None)
     return results
 
 

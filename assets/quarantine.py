@@ -94,13 +94,12 @@ def write_quarantine(con, rules: list[Rule], run_id: str = "adhoc") -> dict:
             pending.setdefault(rule.batch, []).append(rule)
     rows_of = {table: con.execute(f"select count(*) from {table}").fetchone()[0] for table in pending}
     for table, table_rules in pending.items():
-        table_rules = [r for r in table_rules if rows_of[table] > 0 or not r.needs_batch_rows]
-        quality.find_failures(con, run_id, table_rules,
-                              quality.resolve_as_of(con, {r.name: r.bound_sql() for r in table_rules}))
+        queries = {r.name: r.bound_sql() for r in table_rules if rows_of[table] > 0 or not r.needs_batch_rows}
+        quality.find_failures(con, run_id, table_rules, quality.resolve_as_of(con, queries))
     wanted = sorted({(r.batch, r.name) for r in rules if r.name not in notes})
     con.execute("create or replace temp table _bad as select f.* from " + quality.FAILURES + " as f "
                 "semi join (select unnest(?) as t, unnest(?) as r) as w on f.checked_table = w.t and f.rule = w.r "
-                "where f.run_id = ?", [[t for t, _ in wanted], [r for _, r in wanted], run_id])
+                "", [[t for t, _ in wanted], [r for _, r in wanted]])
     for (obj,) in con.execute("select distinct object from _bad").fetchall():
         _insert_with_raw_values(con, next(c for c in load_contracts().values() if c.object == obj))
     con.execute("drop table _bad")

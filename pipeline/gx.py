@@ -27,19 +27,24 @@ in `sqlalchemy_execution_engine._PERSISTED_CONNECTION_DIALECTS` (sqlite, mssql,
 attribute, the fix raises `GXFixBroken` instead of silently validating nothing,
 and tests/test_gx.py fails.
 
-What GX runs: every rule is a `UnexpectedRowsExpectation` whose query is the rule's
-bad-rows SELECT (pipeline/quality.py), so GX pushes each rule down to DuckDB as SQL
-(a COUNT(*) over the query plus the first rows). The rules of one table form one
-ExpectationSuite validated against one batch (the table) in one call. Native
-column expectations (ExpectColumnValuesToNotBeNull, ...) are not used: on a
-schema-qualified DuckDB table GX 1.24's column-type reflection fallback drops the
-schema ("Table with name stg_x does not exist", measured), and a second translation
-of each rule could disagree with the quarantine, which runs the same SELECTs.
+What GX runs: every rule is a `UnexpectedRowsExpectation`. The checks first let
+DuckDB run each rule's bad-rows SELECT once into `audit.rule_failures`
+(pipeline/quality.py `find_failures`); the rules of one table then form one
+ExpectationSuite, validated in one call, each expectation selecting its rule's rows
+there (GX runs a COUNT(*) and fetches the first rows). Native column expectations
+(ExpectColumnValuesToNotBeNull, ...) are not used: on a schema-qualified DuckDB table
+GX 1.24's column-type reflection fallback drops the schema ("Table with name stg_x
+does not exist", measured), and a second translation of each rule could disagree
+with the quarantine, which copies the same rows.
 
-Engines: GX holds two SQLAlchemy engines per SQL data source (the data source's and
-its execution engine's). After each validation both are disposed, the persisted
-connection closed, the data source removed from the (ephemeral, in-memory) context,
-and every cursor closed. Progress bars are off.
+Engines: a data source is made once per connection and table and reused: adding or
+deleting one rewrites the context's YAML configuration (~0.1 s, most of a small
+table's check step). After each validation GX's persisted connection goes back to
+its pool, which rolls its transaction back, so the next validation reads a fresh
+snapshot. `release(con)`, which the Warehouse calls before closing the run's
+connection, disposes both SQLAlchemy engines, removes the data source from the
+(ephemeral, in-memory) context and closes every cursor handed out, so the file is
+free for the next opener. Progress bars are off.
 """
 
 from __future__ import annotations
@@ -112,15 +117,22 @@ def import_seconds() -> float | None:
     return _state.get("import_seconds")
 
 
+def _end_transaction(datasource) -> None:
+    """Return GX's persisted connection to its pool, which rolls back its transaction,
+    so the next validation reads a fresh snapshot with every row written since."""
+    engine = getattr(datasource, "_execution_engine", None)
+    connection = getattr(engine, "_connection", None) if engine is not None else None
+    if connection is not None:
+        try:
+            connection.close()
+        finally:
+            engine._connection = None
+
+
 def _dispose(datasource, context, cursors) -> None:
+    _end_transaction(datasource)
     engine = getattr(datasource, "_execution_engine", None)
     if engine is not None:
-        connection = getattr(engine, "_connection", None)
-        if connection is not None:
-            try:
-                connection.close()
-            finally:
-                engine._connection = None
         engine.engine.dispose()
     own_engine = getattr(datasource, "_engine", None)
     if own_engine is not None:
@@ -136,37 +148,65 @@ def _dispose(datasource, context, cursors) -> None:
             pass
 
 
+# (id(con), table) -> (datasource, batch, cursors). A data source is made once per
+# connection and table: adding and deleting one rewrites the context's YAML config,
+# ~0.1 s each time, which made up most of a small table's check step (measured).
+_batches: dict[tuple[int, str], tuple] = {}
+
+
+def _batch(con, table: str):
+    key = (id(con), table)
+    if key not in _batches:
+        _, _, context = _gx()
+        from duckdb_engine import ConnectionWrapper
+
+        cursors: list = []
+
+        def creator():
+            cursor = con.cursor()
+            cursors.append(cursor)
+            return ConnectionWrapper(cursor)
+
+        schema, _, name = table.rpartition(".")
+        datasource = context.data_sources.add_sql(
+            name=f"warehouse_{uuid.uuid4().hex[:12]}", connection_string="duckdb://", kwargs={"creator": creator})
+        try:
+            with warnings.catch_warnings():  # schema_name "deprecated": the alternative, a schema in the URL, is
+                warnings.simplefilter("ignore", DeprecationWarning)  # not available for duckdb:// with a creator
+                asset = datasource.add_table_asset(name=name, table_name=name, schema_name=schema or None)
+            batch = asset.add_batch_definition_whole_table("whole_table").get_batch()
+        except Exception:
+            _dispose(datasource, context, cursors)
+            raise
+        finally:
+            _end_transaction(datasource)
+        _batches[key] = (datasource, batch, cursors)
+    return _batches[key]
+
+
+def release(con) -> None:
+    """Drop every GX data source on `con`: call before closing the connection."""
+    for key in [k for k in _batches if k[0] == id(con)]:
+        datasource, _, cursors = _batches.pop(key)
+        _dispose(datasource, _state["context"], cursors)
+
+
 def validate(con, table: str, queries: dict[str, str], *, sample_column: str = "record_id") -> dict[str, Outcome]:
     """Run each query of `queries` (name -> bad-rows SELECT using `{batch}`) as a GX
     UnexpectedRowsExpectation against `schema.table`, in ONE validation of one suite,
     through `con` (the run's DuckDB connection). Returns name -> Outcome."""
     if not queries:
         return {}
-    gx, gxe, context = _gx()
-    from duckdb_engine import ConnectionWrapper
-
-    schema, _, name = table.rpartition(".")
-    cursors = []
-
-    def creator():
-        cursor = con.cursor()
-        cursors.append(cursor)
-        return ConnectionWrapper(cursor)
-
-    datasource = context.data_sources.add_sql(
-        name=f"warehouse_{uuid.uuid4().hex[:12]}", connection_string="duckdb://", kwargs={"creator": creator})
+    gx, gxe, _ = _gx()
+    datasource, batch, _ = _batch(con, table)
     try:
-        with warnings.catch_warnings():  # schema_name "deprecated": the alternative, a schema in the URL, is not
-            warnings.simplefilter("ignore", DeprecationWarning)  # available for duckdb:// with a creator
-            asset = datasource.add_table_asset(name=name, table_name=name, schema_name=schema or None)
-        batch = asset.add_batch_definition_whole_table("whole_table").get_batch()
         suite = gx.ExpectationSuite(name=f"{table}_rules")
         for rule_name, query in queries.items():
             suite.add_expectation(gxe.UnexpectedRowsExpectation(
                 unexpected_rows_query=query, description=rule_name, meta={"rule": rule_name}))
         result = batch.validate(suite, result_format="COMPLETE")
     finally:
-        _dispose(datasource, context, cursors)
+        _end_transaction(datasource)
 
     outcomes = {}
     for r in result.results:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 
+import duckdb
 import sqlglot
 from sqlglot import exp
 
@@ -41,8 +42,10 @@ def _ensure_state(con) -> None:
 
 
 def version_of(con, table: str) -> str | None:
-    _ensure_state(con)
-    row = con.execute(f"select version from {STATE} where table_name = ?", [table]).fetchone()
+    try:
+        row = con.execute(f"select version from {STATE} where table_name = ?", [table]).fetchone()
+    except duckdb.CatalogException:  # no state yet
+        return None
     return row[0] if row else None
 
 

@@ -64,6 +64,8 @@ Rule semantics:
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -349,9 +351,31 @@ def resolve_as_of(con, sqls: dict[str, str]) -> dict[str, str]:
     subquery = as_of_date_sql()
     if not any(subquery in sql for sql in sqls.values()):
         return sqls
+    literal = _as_of_literal(con, subquery)
+    return {name: sql.replace(subquery, literal) for name, sql in sqls.items()}
+
+
+def _as_of_literal(con, subquery: str) -> str:
+    """The as-of date as a SQL literal. Kept in audit.build_state with the versions of
+    the raw tables it came from, so it is computed once per change of the export, not
+    once per check step (it parses every raw row's timestamps)."""
+    from pipeline.incremental import set_version, version_of
+
+    versions = {f"{s}.{t}": version_of(con, f"{s}.{t}") for s, t in sorted(as_of_reads())}
+    inputs = json.dumps(versions, sort_keys=True) if None not in versions.values() else None
+    if inputs is not None:
+        try:
+            row = con.execute("select version from audit.build_state where table_name = 'as_of_date' and inputs = ?",
+                              [inputs]).fetchone()
+        except duckdb.CatalogException:
+            row = None
+        if row is not None:
+            return row[0]
     value = con.execute(f"select {subquery}").fetchone()[0]
     literal = f"date '{value.isoformat()}'" if value is not None else "cast(null as date)"
-    return {name: sql.replace(subquery, literal) for name, sql in sqls.items()}
+    if inputs is not None:
+        set_version(con, "as_of_date", literal, inputs=inputs)
+    return literal
 
 
 def as_of_reads() -> frozenset[tuple[str, str]]:
@@ -564,48 +588,65 @@ def skip_notes(con, rules) -> dict[str, str]:
 
 FAILURES = "audit.rule_failures"
 FAILURE_COLUMNS = {
-    "run_id": "varchar", "checked_table": "varchar", "rule": "varchar", "object": "varchar", "severity": "varchar",
+    "checked_table": "varchar", "rule": "varchar", "object": "varchar", "severity": "varchar",
     "record_id": "varchar", "detail": "varchar", "_export_id": "varchar", "_loaded_at": "timestamp",
     "_row_number": "bigint",
 }
 EVALUATED = "audit.rule_results"
 
 
-def find_failures(con, run_id: str, rules: list[Rule], queries: dict[str, str]) -> dict[str, str | None]:
-    """Run each rule's bad-rows query (`queries`: rule name -> bound SQL) once and store
-    its rows in audit.rule_failures for this run, replacing what an earlier attempt of
-    the same rules stored; rows of earlier runs are dropped. The check validates these
-    rows through GX and the quarantine copies them, so no rule is evaluated twice.
-    Returns rule name -> the error DuckDB raised (None when the query ran)."""
+def _signature(con, rule: Rule, sql: str) -> str | None:
+    """What a rule's result depends on: its SQL (as-of date resolved) and the version
+    of every table it reads (pipeline/incremental.py). None when a version is unknown."""
+    from pipeline.incremental import version_of
+
+    versions = {t: version_of(con, t) for t in sorted({rule.batch} | {f"{s}.{t}" for s, t in rule.reads})}
+    if None in versions.values():
+        return None
+    return hashlib.sha1((sql + json.dumps(versions, sort_keys=True)).encode()).hexdigest()
+
+
+def find_failures(con, run_id: str, rules: list[Rule], queries: dict[str, str]) -> dict[str, dict]:
+    """Bring each rule's failing rows in audit.rule_failures up to date for this run
+    (`queries`: rule name -> bound SQL). The check validates these rows through GX and
+    the quarantine copies them, so no rule runs twice in a run; and a rule whose SQL
+    and input tables are as when it last ran is not run again at all (its rows still
+    hold). Returns rule name -> {"error": DuckDB's error or None, "reused": bool}."""
     con.execute("create schema if not exists audit")
     con.execute(f"create table if not exists {FAILURES} ("
                 + ", ".join(f"{c} {t}" for c, t in FAILURE_COLUMNS.items()) + ")")
-    con.execute(f"create table if not exists {EVALUATED} (run_id varchar, checked_table varchar, rule varchar)")
-    for table in (FAILURES, EVALUATED):
-        con.execute(f"delete from {table} where run_id <> ?", [run_id])
-    errors: dict[str, str | None] = {}
+    con.execute(f"create table if not exists {EVALUATED} (run_id varchar, checked_table varchar, rule varchar, "
+                "signature varchar)")
+    outcomes: dict[str, dict] = {}
     for rule in rules:
-        if rule.name not in queries:
+        key = [rule.batch, rule.name]
+        if rule.name not in queries:  # not evaluated (skipped, or its table is empty): no failing rows
+            con.execute(f"delete from {FAILURES} where checked_table = ? and rule = ?", key)
+            con.execute(f"delete from {EVALUATED} where checked_table = ? and rule = ?", key)
             continue
-        con.execute(f"delete from {FAILURES} where run_id = ? and checked_table = ? and rule = ?",
-                    [run_id, rule.batch, rule.name])
-        con.execute(f"delete from {EVALUATED} where run_id = ? and checked_table = ? and rule = ?",
-                    [run_id, rule.batch, rule.name])
+        signature = _signature(con, rule, queries[rule.name])
+        previous = con.execute(f"select signature from {EVALUATED} where checked_table = ? and rule = ?", key).fetchone()
+        if signature is not None and previous is not None and previous[0] == signature:
+            con.execute(f"update {EVALUATED} set run_id = ? where checked_table = ? and rule = ?", [run_id, *key])
+            outcomes[rule.name] = {"error": None, "reused": True}
+            continue
+        con.execute(f"delete from {FAILURES} where checked_table = ? and rule = ?", key)
+        con.execute(f"delete from {EVALUATED} where checked_table = ? and rule = ?", key)
         try:
             con.execute(f"""
                 insert into {FAILURES}
-                select ?, ?, ?, ?, ?, cast(record_id as varchar), detail, _export_id, _loaded_at, _row_number
-                from ({queries[rule.name]}) as b""", [run_id, rule.batch, rule.name, rule.object, rule.severity])
+                select ?, ?, ?, ?, cast(record_id as varchar), detail, _export_id, _loaded_at, _row_number
+                from ({queries[rule.name]}) as b""", [*key, rule.object, rule.severity])
         except duckdb.Error as e:
-            errors[rule.name] = str(e).split("\n")[0]
+            outcomes[rule.name] = {"error": str(e).split("\n")[0], "reused": False}
             continue
-        con.execute(f"insert into {EVALUATED} values (?, ?, ?)", [run_id, rule.batch, rule.name])
-        errors[rule.name] = None
-    return errors
+        con.execute(f"insert into {EVALUATED} values (?, ?, ?, ?)", [run_id, *key, signature])
+        outcomes[rule.name] = {"error": None, "reused": False}
+    return outcomes
 
 
 def evaluated_rules(con, run_id: str) -> set[tuple[str, str]]:
-    """(checked table, rule) pairs whose failures this run has already found."""
+    """(checked table, rule) pairs whose failing rows are up to date for this run."""
     if not table_exists(con, "audit", EVALUATED.split(".")[1]):
         return set()
     return set(con.execute(f"select checked_table, rule from {EVALUATED} where run_id = ?", [run_id]).fetchall())

@@ -23,6 +23,7 @@ import duckdb
 from pydantic import Field, PrivateAttr
 
 from pipeline import settings
+from pipeline.gx import release as release_gx
 
 # Files are written in the v1.1+ storage format so DuckDB 1.1 and later (CLI, Python,
 # ODBC/JDBC drivers of BI tools) can read them; DuckDB 2.0's own format cannot be read
@@ -76,6 +77,7 @@ class _RunWarehouse:
         self.con.execute(MACROS)
 
     def close(self):
+        release_gx(self.con)
         self.con.close()
         self.lock_file.close()
 
@@ -146,6 +148,7 @@ class Warehouse(dg.ConfigurableResource):
         if key not in _OPEN:
             raise RuntimeError("nothing to publish: this run opened no work copy")
         run = _OPEN.pop(key)
+        release_gx(run.con)
         run.con.execute("checkpoint")
         run.con.close()
         fd = os.open(self.work_path, os.O_RDONLY)

@@ -63,6 +63,10 @@ def test_gx_leaves_no_transaction_or_connection_behind(con, tmp_path):
     # The run's connection still writes and checkpoints (an open GX transaction would block it).
     con.execute("create table staging.after as select 1 as x")
     con.execute("checkpoint")
+    # The next validation on the same (cached) data source sees rows written since.
+    con.execute("update staging.stg_deal set amount = -2 where opportunity_id = '006000000000000005'")
+    assert gxmod.validate(con, "staging.stg_deal", {"bad": QUERY})["bad"].unexpected_count == 4
+    gxmod.release(con)  # as Warehouse does before closing the run's connection
     con.close()
     # ... and the file is free: another connection with another configuration opens it.
     other = duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True)

@@ -267,7 +267,29 @@ def test_each_rule_is_evaluated_once_per_run_and_the_quarantine_reuses_it(con, t
         (f"006{2:015d}",)]
     write_quarantine(con, rules, "run-2")
     assert con.execute("select count(*) from audit.quarantine where rule = 'amount_between'").fetchone()[0] == 0
-    assert con.execute("select count(distinct run_id) from audit.rule_failures").fetchone()[0] <= 1
+    assert con.execute("select count(distinct run_id) from audit.rule_results").fetchone()[0] == 1
+
+
+def test_a_rule_whose_tables_did_not_change_is_not_run_again(con, tmp_path):
+    from pipeline.incremental import touch
+
+    load_export(con, tmp_path, {"Opportunity.csv": OPP_HEADER + opp_row(1) + opp_row(2).replace('"100"', '"-5"')})
+    rules = [r for r in quality.all_contract_rules() if r.object == "Opportunity" and r.schema == "staging"
+             and r.name in ("amount_between", "won_implies_closed")]
+    for table in ["staging.stg_opportunity", *(f"{s}.{t}" for r in rules for s, t in r.reads)]:
+        touch(con, table, "run-1", changed=True)
+    first = evaluate(con, rules, "run-1")
+    assert first["amount_between"]["failing"] == 1 and first["amount_between"]["note"] is None
+    # run-2: no table changed, so the rows found by run-1 still hold and no query runs
+    con.execute("update staging.stg_opportunity set amount = -1")  # (behind the versions' back)
+    second = evaluate(con, rules, "run-2")
+    assert second["amount_between"]["failing"] == 1 and "not re-run" in second["amount_between"]["note"]
+    # run-3: staging was rebuilt (a new version): evaluated again
+    touch(con, "staging.stg_opportunity", "run-3", changed=True)
+    third = evaluate(con, rules, "run-3")
+    assert third["amount_between"]["failing"] == 2 and third["amount_between"]["note"] is None
+    assert quality.evaluated_rules(con, "run-3") == {("staging.stg_opportunity", n) for n in
+                                                     ("amount_between", "won_implies_closed")}
 
 
 def test_a_rule_that_cannot_run_is_an_error_not_a_pass(con, tmp_path):
