@@ -130,6 +130,7 @@ class Rule:
     row_level: bool = True     # quarantined (contract rules) or check-only
     reference: tuple[str, str] | None = None  # (object, staging table) a references rule needs rows in
     needs_batch_rows: bool = True  # no bad rows possible when {batch} is empty
+    record_key: str | None = None  # raw rules judging each record on its own rows: the key (re-run per changed record)
 
     @property
     def asset(self) -> tuple[str, str]:
@@ -250,7 +251,8 @@ def _field_rule(contract: Contract, f: Field, check: Check) -> Rule:
             where += f" and {_not_deleted(contract)}"
         detail = f"{_s(f.name + ' = ')} || '''' || left({text}, 60) || '''' || {_s(' is not a valid ' + TYPE_WORDS[f.type])}"
         return Rule(**base, **raw, sql=_raw_select(contract, detail, where),
-                    summary=f"{label} parses as a {TYPE_WORDS[f.type]} (latest export)")
+                    summary=f"{label} parses as a {TYPE_WORDS[f.type]} (latest export)",
+                    record_key=raw_key(contract) if contract.primary_key else None)
 
     if check.rule == "unique":
         key = raw_key(contract) if f.name == contract.primary_key else (
@@ -260,13 +262,14 @@ def _field_rule(contract: Contract, f: Field, check: Check) -> Rule:
         detail = (f"{_s(f.name + ' ')} || {key} || {_s(' appears more than once in export ')} || _export_id"
                   f" || ' (row ' || _row_number || ')'")
         return Rule(**base, **raw, sql=_raw_select(contract, detail, where, counted),
-                    summary=f"{label} unique within one export")
+                    summary=f"{label} unique within one export",
+                    record_key=key if f.name == contract.primary_key else None)
 
     if check.rule == "not_null" and f.name == contract.primary_key:
         where = f"{raw_key(contract)} is null"
         detail = f"{_s(f.name + ' is empty in ')} || _source_file || ' row ' || _row_number"
         return Rule(**base, **raw, sql=_raw_select(contract, detail, where),
-                    summary=f"{label} present (latest export)")
+                    summary=f"{label} present (latest export)", record_key=raw_key(contract))
 
     if check.rule == "not_null":
         return Rule(**base, **stg, sql=_staging_select(contract, _s(f"{f.name} is empty"), f"t.{column} is null"),
@@ -615,8 +618,12 @@ def find_failures(con, run_id: str, rules: list[Rule], queries: dict[str, str]) 
     con.execute("create schema if not exists audit")
     con.execute(f"create table if not exists {FAILURES} ("
                 + ", ".join(f"{c} {t}" for c, t in FAILURE_COLUMNS.items()) + ")")
+    if table_exists(con, "audit", EVALUATED.split(".")[1]) and not con.execute(
+            "select count(*) from information_schema.columns where table_schema = 'audit' "
+            "and table_name = 'rule_results' and column_name = 'watermark'").fetchone()[0]:
+        con.execute(f"drop table {EVALUATED}")  # from an older version: results are re-found
     con.execute(f"create table if not exists {EVALUATED} (run_id varchar, checked_table varchar, rule varchar, "
-                "signature varchar)")
+                "signature varchar, sql_hash varchar, watermark timestamp)")
     outcomes: dict[str, dict] = {}
     for rule in rules:
         key = [rule.batch, rule.name]
@@ -625,24 +632,57 @@ def find_failures(con, run_id: str, rules: list[Rule], queries: dict[str, str]) 
             con.execute(f"delete from {EVALUATED} where checked_table = ? and rule = ?", key)
             continue
         signature = _signature(con, rule, queries[rule.name])
-        previous = con.execute(f"select signature from {EVALUATED} where checked_table = ? and rule = ?", key).fetchone()
+        sql_hash = hashlib.sha1(queries[rule.name].encode()).hexdigest()
+        previous = con.execute(f"select signature, sql_hash, watermark from {EVALUATED} "
+                               "where checked_table = ? and rule = ?", key).fetchone()
         if signature is not None and previous is not None and previous[0] == signature:
             con.execute(f"update {EVALUATED} set run_id = ? where checked_table = ? and rule = ?", [run_id, *key])
             outcomes[rule.name] = {"error": None, "reused": True}
             continue
-        con.execute(f"delete from {FAILURES} where checked_table = ? and rule = ?", key)
+        watermark = con.execute(f"select max(_loaded_at) from {rule.batch}").fetchone()[0] if rule.record_key else None
+        query = queries[rule.name]
+        if rule.schema == "raw" and _one_load(con, rule.batch):  # every row is current: no window needed
+            contract = next(c for c in load_contracts().values() if c.object == rule.object)
+            query = bind(rule.sql.replace(current_rows(contract), "{batch}"), rule.batch)
+        if rule.record_key and signature is not None and previous is not None and previous[1] == sql_hash \
+                and previous[2] is not None:
+            # Raw only gained rows: only the records with new rows (and the rows without a key) can change verdict.
+            query = _for_changed_records(con, rule, previous[2])
+            con.execute(f"""delete from {FAILURES} where checked_table = ? and rule = ?
+                and (record_id in (select k from _changed_records) or record_id like '% row %')""", key)
+            outcomes[rule.name] = {"error": None, "reused": False, "incremental": True}
+        else:
+            con.execute(f"delete from {FAILURES} where checked_table = ? and rule = ?", key)
+            outcomes[rule.name] = {"error": None, "reused": False}
         con.execute(f"delete from {EVALUATED} where checked_table = ? and rule = ?", key)
         try:
             con.execute(f"""
                 insert into {FAILURES}
                 select ?, ?, ?, ?, cast(record_id as varchar), detail, _export_id, _loaded_at, _row_number
-                from ({queries[rule.name]}) as b""", [*key, rule.object, rule.severity])
+                from ({query}) as b""", [*key, rule.object, rule.severity])
         except duckdb.Error as e:
             outcomes[rule.name] = {"error": str(e).split("\n")[0], "reused": False}
             continue
-        con.execute(f"insert into {EVALUATED} values (?, ?, ?, ?)", [run_id, *key, signature])
-        outcomes[rule.name] = {"error": None, "reused": False}
+        con.execute(f"insert into {EVALUATED} values (?, ?, ?, ?, ?, ?)",
+                    [run_id, *key, signature, sql_hash, watermark])
     return outcomes
+
+
+def _one_load(con, table: str) -> bool:
+    return con.execute(f"select min(_loaded_at) = max(_loaded_at) from {table}").fetchone()[0] is not False
+
+
+def _for_changed_records(con, rule: Rule, since) -> str:
+    """The rule's query over only the records with rows loaded after `since`, and the
+    rows without a key. Each such record's rows are all there, so its verdict is the
+    same as over the whole table; the latest load is there too, so are the keyless
+    rows it judges. Leaves their keys in the temp table _changed_records."""
+    con.execute(f"""create or replace temp table _changed_records as
+        select distinct {rule.record_key} as k from {rule.batch} where _loaded_at > ? and {rule.record_key} is not null""",
+                [since])
+    subset = (f"(select * from {rule.batch} where {rule.record_key} in (select k from _changed_records) "
+              f"or {rule.record_key} is null)")
+    return bind(rule.sql, subset)
 
 
 def evaluated_rules(con, run_id: str) -> set[tuple[str, str]]:

@@ -298,3 +298,33 @@ def test_a_rule_that_cannot_run_is_an_error_not_a_pass(con, tmp_path):
     broken = dataclasses.replace(rule, sql=rule.sql.replace("amount", "amount_typo"))
     result = evaluate(con, [broken], "run-1")["amount_between"]
     assert not result["passed"] and result["failing"] is None and "amount_typo" in result["error"]
+
+
+def test_raw_rules_re_run_only_for_changed_records_and_agree_with_a_full_run(con, tmp_path):
+    from pipeline.incremental import touch
+
+    def bad(i):
+        return opp_row(i).replace('"2024-02-29 00:00:00"', '"29/02/2024"')
+
+    no_id = opp_row(9).replace(f'"006{9:015d}"', '""')
+    load_export(con, tmp_path, {"Opportunity.csv": OPP_HEADER + opp_row(1) + opp_row(2) + bad(3) + opp_row(5)
+                                + opp_row(5) + no_id}, "e1")
+    touch(con, "raw.opportunity", "run-1", changed=True)
+    rules = [r for r in quality.all_contract_rules() if r.object == "Opportunity" and r.schema == "raw"]
+    assert {r.name for r in rules if r.record_key} >= {"id_unique", "id_not_null", "close_date_parses"}
+    evaluate(con, rules, "run-1")
+    # e2: 1 unchanged, 2 now has a bad date, 3 unchanged and still bad, 5 unchanged, 6 new and bad, no keyless row
+    load_export(con, tmp_path, {"Opportunity.csv": OPP_HEADER + opp_row(1) + bad(2).replace("Deal 2", "Deal 2b")
+                                + bad(3) + opp_row(5) + bad(6)}, "e2")
+    touch(con, "raw.opportunity", "run-2", changed=True)
+    outcomes = quality.find_failures(con, "run-2", rules, {r.name: r.bound_sql() for r in rules})
+    assert outcomes["close_date_parses"].get("incremental") and outcomes["id_not_null"].get("incremental")
+    for rule in rules:
+        stored = sorted(con.execute(f"select record_id, detail from {quality.FAILURES} where checked_table = ? "
+                                    "and rule = ?", [rule.batch, rule.name]).fetchall())
+        assert stored == sorted((r[0], r[1]) for r in quality.bad_rows(con, rule)), rule.name
+    found = dict(con.execute(f"select rule, list(record_id order by record_id) from {quality.FAILURES} "
+                             "group by rule").fetchall())
+    assert found["close_date_parses"] == [f"006{i:015d}" for i in (2, 3, 6)]
+    assert found["id_unique"] == [f"006{5:015d}"] * 2  # its two rows of e1: unchanged since
+    assert "id_not_null" not in found                  # the keyless row left with e1
