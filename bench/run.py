@@ -166,7 +166,7 @@ def append_one_day(src: Path, dst: Path) -> None:
     con.execute(f"copy o to '{path}' (header, force_quote *)")
 
 
-def bench_scale(scale: str, workdir: Path) -> dict:
+def bench_scale(scale: str, workdir: Path, resume: bool = False) -> dict:
     from pipeline.demo_export import generate_export
 
     data = workdir / f"export-{scale}"
@@ -183,8 +183,9 @@ def bench_scale(scale: str, workdir: Path) -> dict:
     export_bytes = sum(p.stat().st_size for p in export_a.rglob("*") if p.is_file())
 
     runs = workdir / f"runs-{scale}"
-    shutil.rmtree(runs, ignore_errors=True)
-    runs.mkdir(parents=True)
+    if not resume:
+        shutil.rmtree(runs, ignore_errors=True)
+    runs.mkdir(parents=True, exist_ok=True)
     figures: dict = {"scale": scale, "export_bytes": export_bytes}
 
     def env_for(name: str) -> dict:
@@ -199,12 +200,20 @@ def bench_scale(scale: str, workdir: Path) -> dict:
         ("baseline_sql", ["_baseline", str(export_a), str(runs / "baseline_sql" / "sql.duckdb"), "--models"]),
         ("nightly", ["_nightly", str(export_a)]),
     ]:
+        done = runs / name / "figures.json"
+        if resume and done.exists():  # a baseline measured by an earlier, interrupted run of this script
+            figures[name] = json.loads(done.read_text())
+            print(f"[{scale}] {name}: {figures[name]['seconds']:.1f} s (from {done})", flush=True)
+            continue
+        shutil.rmtree(runs / name, ignore_errors=True)
         env = env_for(name)
         result, rss = run_worker(args, env)
-        figures[name] = {**result, "peak_rss_bytes": rss}
+        figures[name] = {**result, "peak_rss_bytes": rss, "measured_at": datetime.now(timezone.utc).isoformat()}
+        done.write_text(json.dumps(figures[name]))
         print(f"[{scale}] {name}: {result['seconds']:.1f} s, peak RSS {rss / GIB:.2f} GiB", flush=True)
 
     # The delta run starts from the nightly run's published warehouse (yesterday's).
+    shutil.rmtree(runs / "delta", ignore_errors=True)
     env = env_for("delta")
     shutil.copytree(runs / "nightly" / "warehouse", runs / "delta" / "warehouse",
                     ignore=shutil.ignore_patterns(".work", ".build.lock"))
@@ -263,12 +272,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(ROOT / "bench" / "results"))
     parser.add_argument("--ephemeral-instance", action="store_true",
                         help="record Dagster runs in memory instead of DAGSTER_HOME (smoke tests)")
+    parser.add_argument("--resume", action="store_true",
+                        help="reuse the baselines (and nightly) an interrupted run already measured for a scale; "
+                             "the pipeline runs that follow are measured again")
     args = parser.parse_args(argv)
     if args.ephemeral_instance:
         os.environ["BENCH_EPHEMERAL"] = "1"
     workdir = Path(args.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    all_figures = [bench_scale(scale, workdir) for scale in args.scale]
+    all_figures = [bench_scale(scale, workdir, args.resume) for scale in args.scale]
     print_report(all_figures)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

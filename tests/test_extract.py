@@ -213,3 +213,13 @@ def test_empty_file_of_optional_object_loads_nothing_with_a_note(con, tmp_path):
     write(tmp_path / "e" / "Task.csv", "")
     outcome = load(con, tmp_path / "e", "Task", tmp_path)
     assert outcome["status"] == "empty file" and "Task.csv is empty" in outcome["note"]
+
+
+def test_a_record_with_several_full_rich_text_fields_loads(con, tmp_path):
+    # Rich text fields hold up to 131,072 characters; a record may carry several (here ~1.5 MB of UTF-8).
+    long_text = ("Señal " * 21846)[:131072]
+    header = OPP_HEADER.rstrip("\n") + ',"Description","NextStep","Note__c"\n'
+    row = opp_row(1).rstrip("\n") + "".join(f',"{long_text}"' for _ in range(3)) + "\n"
+    write(tmp_path / "e" / "Opportunity.csv", header + row + opp_row(2).rstrip("\n") + ',"","",""\n')
+    assert load(con, tmp_path / "e", "Opportunity", tmp_path)["rows_loaded"] == 2
+    assert con.execute("select length(Description) from raw.opportunity where _row_number = 1").fetchone()[0] == 131072

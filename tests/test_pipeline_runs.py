@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import shutil
 import subprocess
 import sys
@@ -146,3 +147,40 @@ def test_fixture_export_computes_what_it_can_and_says_why_the_rest_is_empty(home
     assert "no hire dates" in materialization_metadata(result, "kpi/employee_retention")["why_empty"].value
     ramp = materialization_metadata(result, "kpi/ramp_time")["why_empty"].value
     assert "no hire dates" in ramp and "no Task or Event file" in ramp
+
+
+def test_a_second_nightly_run_does_only_what_the_new_export_requires(home, fixture_export, tmp_path):
+    first = run_nightly(fixture_export)
+    assert first.success
+    with duckdb.connect(str(published(home)), read_only=True) as con:
+        before = con.execute("select * from marts.kpi_scorecard order by all").fetchall()
+    again = run_nightly(fixture_export)  # the same export: nothing to read, build or re-check
+    assert again.success
+    builds = {m.asset_key.to_user_string(): m.metadata["build"].value for m in again.asset_materializations_for_node(
+        "core__fct_opportunity") + again.asset_materializations_for_node("staging__stg_opportunity")}
+    assert builds == {"core/fct_opportunity": "unchanged", "staging/stg_opportunity": "unchanged"}
+    check = next(e for e in again.get_asset_check_evaluations() if e.check_name == "amount_between")
+    assert "not re-run" in check.metadata["note"].value
+    with duckdb.connect(str(published(home)), read_only=True) as con:
+        assert con.execute("select * from marts.kpi_scorecard order by all").fetchall() == before
+
+    # One opportunity won since: its record is merged into staging, the facts rebuilt.
+    newer = tmp_path / "newer"
+    shutil.copytree(fixture_export, newer)
+    path = newer / "Opportunity.csv"
+    with path.open(newline="", encoding="utf-8") as f:
+        header, *rows = list(csv.reader(f))
+    rows[0][header.index("SystemModstamp")] = "2030-01-01 00:00:00"
+    rows[0][header.index("Name")] = "Renamed deal"
+    with path.open("w", newline="", encoding="utf-8") as f:
+        csv.writer(f, quoting=csv.QUOTE_ALL).writerows([header, *rows])
+    third = run_nightly(newer)
+    assert third.success
+    assert materialization_metadata(third, "staging/stg_opportunity")["build"].value == "merged"
+    assert materialization_metadata(third, "core/fct_opportunity")["build"].value == "rebuilt"
+    assert materialization_metadata(third, "staging/stg_lead")["build"].value == "unchanged"
+    with duckdb.connect(str(published(home)), read_only=True) as con:
+        assert con.execute("select count(*) from raw.opportunity").fetchone()[0] == csv_rows(
+            fixture_export / "Opportunity.csv") + 1
+        assert con.execute("select count(*) from staging.stg_opportunity where name = 'Renamed deal'"
+                           ).fetchone()[0] == 1
