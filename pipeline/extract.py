@@ -244,8 +244,11 @@ def load_object(
     new_versions = "true"
     if contract.primary_key and contract.primary_key.lower() in present:
         pk = quote(header[[h.lower() for h in header].index(contract.primary_key.lower())])
-        new_versions = (f"not exists (select 1 from {table} as r where r._row_hash = i._row_hash "
-                        f"and r.{quote(contract.primary_key)} = i.{pk})")
+        # NOT IN builds its hash table on raw's one narrow column; a NOT EXISTS on (Id, hash) let DuckDB build
+        # it on the wide incoming rows and spill them, which filled the disk on the enterprise Task.csv. The
+        # hash covers every column, the Id among them; rows without an Id are always appended.
+        new_versions = (f"i.{pk} is null or nullif(trim(i.{pk}), '') is null "
+                        f"or i._row_hash not in (select _row_hash from {table} where _row_hash is not null)")
     con.execute(f"""
         insert into {table} by name
         select * from (
