@@ -356,10 +356,12 @@ def page_pipeline(con, ctx: Context, charts: Charts) -> str:
     quarters = sorted({r["period_label"]: r["period_start"] for r in data}.items(), key=lambda kv: kv[1])[-8:]
     labels = [q for q, _ in quarters]
     rep_names = sorted({r["rep_name"] for r in data})
+    amounts: dict[tuple, float] = {}  # one pass: a scan per rep and quarter took 41 s with 2,000 reps
+    for r in data:
+        key = (r["rep_name"], r["period_label"])
+        amounts[key] = amounts.get(key, 0) + r["open_pipeline_amount"]
     trend = go.Figure([
-        go.Bar(name=name, x=labels, y=[sum(r["open_pipeline_amount"] for r in data
-                                          if r["rep_name"] == name and r["period_label"] == q) for q in labels])
-        for name in rep_names])
+        go.Bar(name=name, x=labels, y=[amounts.get((name, q), 0) for q in labels]) for name in rep_names])
     trend.update_layout(barmode="stack", yaxis_title=ctx.currency, yaxis_tickformat=",.0f")
     out.append(grid(
         card(f"Open and weighted pipeline per rep, {label}", by_rep_chart,
@@ -452,18 +454,25 @@ def page_activities(con, ctx: Context, charts: Charts) -> str:
 
 
 def page_business(con, ctx: Context, charts: Charts) -> str:
-    data = rows(con, "select * from marts.mart_business_performance order by period_start, dimension")
-    fy = [r for r in data if r["period_type"] == "year" and r["period_start"] == ctx.year_start]
+    # The account rows (one per account and period: 3.6M at enterprise scale, 4.9 GB as Python dicts) are
+    # summed and ranked in DuckDB; only the other dimensions come to Python whole.
+    data = rows(con, "select * from marts.mart_business_performance where dimension <> 'account' "
+                     "order by period_start, dimension")
+    this_year = "dimension = 'account' and period_type = 'year' and period_start = ?"
+    top_accounts = rows(con, f"select * from marts.mart_business_performance where {this_year} "
+                             "order by closed_won_amount desc, dimension_value limit 12", [ctx.year_start])
+    accounts = rows(con, f"""select coalesce(sum(closed_won_amount), 0) as won, coalesce(sum(closed_won_count), 0)
+        as won_n, coalesce(sum(closed_lost_count), 0) as lost_n, count(distinct dimension_id) as accounts
+        from marts.mart_business_performance where {this_year}""", [ctx.year_start])[0]
+    fy = [r for r in data if r["period_type"] == "year" and r["period_start"] == ctx.year_start] + top_accounts
     out = []
-    won = sum(r["closed_won_amount"] for r in fy if r["dimension"] == "account")
-    won_n = sum(r["closed_won_count"] for r in fy if r["dimension"] == "account")
-    lost_n = sum(r["closed_lost_count"] for r in fy if r["dimension"] == "account")
+    won, won_n, lost_n = accounts["won"], accounts["won_n"], accounts["lost_n"]
     out.append(tiles([
         (f"Closed won, {ctx.fiscal_year_label}", money(won, ctx.currency), f"{count(won_n)} deals"),
         ("Win rate", percent(100.0 * won_n / (won_n + lost_n) if won_n + lost_n else None),
          f"{count(won_n)} won, {count(lost_n)} lost"),
         ("Regions", count(len({r["dimension_value"] for r in fy if r["dimension"] == "region"})), "with closed deals"),
-        ("Accounts", count(len({r["dimension_id"] for r in fy if r["dimension"] == "account"})), "with closed deals"),
+        ("Accounts", count(accounts["accounts"]), "with closed deals"),
     ]))
 
     def dim_chart(dimension: str, title: str, color: str) -> str:
