@@ -6,8 +6,8 @@ metadata: failing rows, rows checked, up to 10 offending record ids, the severit
 and the SQL that lists every offending row.
 
 Where the checks sit:
-* `raw/<object>`: `parses`, `unique`, and the primary key's `not_null` (the latest
-  export, as loaded);
+* `raw/<object>`: `parses`, `unique`, and the primary key's `not_null` (each record's
+  rows as last exported: raw keeps a version once);
 * `staging/stg_<object>`: the other contract rules;
 * core assets: the cross-table rules (hire dates vs activities, stage dimension,
   stage history order, currency rates);
@@ -47,7 +47,7 @@ SEVERITY = {"error": dg.AssetCheckSeverity.ERROR, "warn": dg.AssetCheckSeverity.
 def describe(rule: Rule) -> str:
     gate = ("**Blocking** (error): the assets downstream of this table do not run and the last good warehouse "
             "stays published." if rule.severity == "error" else "Warning: reported, nothing is stopped.")
-    where = {"raw": "the latest export as loaded", "staging": "the latest version of each record",
+    where = {"raw": "each record's rows as last exported", "staging": "the latest version of each record",
              "core": "the core table", "kpi": "the KPI table"}[rule.schema]
     quarantined = (" Failing rows are written to `audit.quarantine`"
                    + (" and left out of the core facts." if rule.severity == "error" else ".")) if rule.row_level else ""

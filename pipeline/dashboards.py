@@ -714,7 +714,7 @@ footer { color:var(--muted); font-size:12px; padding:0 24px 24px; max-width:1500
 
 
 def shell(title: str, current: str, ctx: Context, body: str, rendered_at: str) -> str:
-    links = [f'<a class="brand" href="index.html">Sales KPI warehouse</a>']
+    links = ['<a class="brand" href="index.html">Sales KPI warehouse</a>']
     for page in PAGES:
         cls = ' class="current"' if page.slug == current else ""
         links.append(f'<a{cls} href="{page.filename}">{esc(page.title)}</a>')
