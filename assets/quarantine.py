@@ -98,8 +98,8 @@ def write_quarantine(con, rules: list[Rule], run_id: str = "adhoc") -> dict:
         quality.find_failures(con, run_id, table_rules, quality.resolve_as_of(con, queries))
     wanted = sorted({(r.batch, r.name) for r in rules if r.name not in notes})
     con.execute("create or replace temp table _bad as select f.* from " + quality.FAILURES + " as f "
-                "semi join (select unnest(?) as t, unnest(?) as r) as w on f.checked_table = w.t and f.rule = w.r "
-                "", [[t for t, _ in wanted], [r for _, r in wanted]])
+                "semi join (select unnest(?) as t, unnest(?) as r) as w on f.checked_table = w.t and f.rule = w.r",
+                [[t for t, _ in wanted], [r for _, r in wanted]])
     for (obj,) in con.execute("select distinct object from _bad").fetchall():
         _insert_with_raw_values(con, next(c for c in load_contracts().values() if c.object == obj))
     con.execute("drop table _bad")
