@@ -101,7 +101,7 @@ def write_quarantine(con, rules: list[Rule], run_id: str = "adhoc") -> dict:
                 "semi join (select unnest(?) as t, unnest(?) as r) as w on f.checked_table = w.t and f.rule = w.r",
                 [[t for t, _ in wanted], [r for _, r in wanted]])
     for (obj,) in con.execute("select distinct object from _bad").fetchall():
-        _insert_with_raw_values(con, next(c for c in load_contracts().values() if c.object == obj))
+        _insert_with_raw_values(con, load_contracts()[obj])
     con.execute("drop table _bad")
     counts = con.execute("""
         select object, rule, severity, count(*) as rows, count(distinct record_id) as records

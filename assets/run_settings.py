@@ -5,6 +5,7 @@ import dagster as dg
 
 from pipeline import layout
 from pipeline.incremental import touch
+from pipeline.quality import table_exists
 from pipeline.resources import KpiSettings
 from pipeline.warehouse import Warehouse
 
@@ -32,11 +33,6 @@ def write_settings(con, settings: KpiSettings) -> None:
     )
 
 
-def _exists(con) -> bool:
-    return con.execute("select count(*) from information_schema.tables "
-                       "where table_schema = 'raw' and table_name = 'run_settings'").fetchone()[0] > 0
-
-
 @dg.asset(
     key=layout.asset_key("raw", "run_settings"),
     group_name=layout.group("raw"),
@@ -48,7 +44,8 @@ def _exists(con) -> bool:
 )
 def run_settings(warehouse: Warehouse, kpi_settings: KpiSettings) -> dg.MaterializeResult:
     con = warehouse.connect()
-    before = con.execute("select * from raw.run_settings").fetchall() if _exists(con) else None
+    exists = table_exists(con, "raw", "run_settings")
+    before = con.execute("select * from raw.run_settings").fetchall() if exists else None
     write_settings(con, kpi_settings)
     touch(con, "raw.run_settings", warehouse.run_id, changed=before != con.execute("select * from raw.run_settings").fetchall())
     return dg.MaterializeResult(metadata={c: str(getattr(kpi_settings, c)) for c in COLUMNS})

@@ -29,6 +29,7 @@ import sqlglot
 from sqlglot import exp
 
 from pipeline.contracts import load_contracts
+from pipeline.quality import raw_key, staging_key, table_exists
 from pipeline.sql_models import SqlModel
 
 STATE = "audit.build_state"
@@ -80,13 +81,7 @@ def _merge_key(model: SqlModel) -> tuple[str, str, str] | None:
     contract = next((c for c in load_contracts().values() if c.table == table), None)
     if schema != "raw" or contract is None or not contract.primary_key or model.name != f"stg_{table}":
         return None
-    return f"raw.{table}", f'sf_id("{contract.primary_key}")', f"{table}_id"
-
-
-def _table_exists(con, table: str) -> bool:
-    schema, name = table.split(".")
-    return con.execute("select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-                       [schema, name]).fetchone()[0] > 0
+    return f"raw.{table}", raw_key(contract), staging_key(contract)
 
 
 def build_model(con, model: SqlModel, run_id: str) -> dict:
@@ -98,7 +93,7 @@ def build_model(con, model: SqlModel, run_id: str) -> dict:
     sql_hash = _sql_hash(model)
     state = con.execute(f"select version, sql_hash, inputs, watermark from {STATE} where table_name = ?",
                         [model.table]).fetchone()
-    exists = _table_exists(con, model.table)
+    exists = table_exists(con, *model.table.split("."))
     if state and exists and state[1] == sql_hash and state[2] == inputs:
         return {"build": "unchanged", "reason": "its SQL and every table it reads are as in the last build"}
 
