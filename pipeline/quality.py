@@ -68,6 +68,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 
 import duckdb
@@ -326,6 +327,24 @@ def _field_rule(contract: Contract, f: Field, check: Check) -> Rule:
 
 
 @cache
+def _export_timestamp_parts() -> dict[str, str]:
+    """Per raw table of a Salesforce object: its newest SystemModstamp /
+    LastModifiedDate / CreatedDate over non-deleted rows, as a select with a
+    `{since}` slot for the rows it reads."""
+    parts = {}
+    for contract in load_contracts().values():
+        if not contract.primary_key:
+            continue  # plain files (HR, targets) do not date the export
+        columns = [n for n in ("SystemModstamp", "LastModifiedDate", "CreatedDate") if contract.field(n)]
+        if columns:
+            deleted = """ and not coalesce(sf_bool("IsDeleted"), false)""" if contract.field("IsDeleted") else ""
+            parts[f"raw.{contract.table}"] = (
+                f"select greatest({', '.join(f'max(sf_timestamp({_q(c)}))' for c in columns)}) as ts "
+                f"from raw.{contract.table} where {{since}}{deleted}")
+    return parts
+
+
+@cache
 def as_of_date_sql() -> str:
     """The run's as-of date as a scalar subquery, computed like core.dim_run: the
     settings override, else the date of the newest SystemModstamp / LastModifiedDate /
@@ -333,17 +352,9 @@ def as_of_date_sql() -> str:
     loaded export), not staging: a staging check reading every staging table would
     wait for every other staging table's blocking checks, which wait for it (a cycle).
     Older versions of a record are older, so the maximum equals dim_run's except when
-    the newest version of the newest record is a deletion."""
-    parts = []
-    for contract in load_contracts().values():
-        if not contract.primary_key:
-            continue  # plain files (HR, targets) do not date the export
-        columns = [n for n in ("SystemModstamp", "LastModifiedDate", "CreatedDate") if contract.field(n)]
-        if columns:
-            where = """ where not coalesce(sf_bool("IsDeleted"), false)""" if contract.field("IsDeleted") else ""
-            parts.append(f"select greatest({', '.join(f'max(sf_timestamp({_q(c)}))' for c in columns)}) as ts "
-                         f"from raw.{contract.table}{where}")
-    export_max = " union all ".join(parts)
+    the newest version of the newest record is a deletion. `resolve_as_of` replaces
+    it by its value before a rule runs."""
+    export_max = " union all ".join(part.format(since="true") for part in _export_timestamp_parts().values())
     return (f"(select coalesce((select max(as_of_date) from raw.run_settings), "
             f"cast((select max(ts) from ({export_max})) as date)))")
 
@@ -354,31 +365,41 @@ def resolve_as_of(con, sqls: dict[str, str]) -> dict[str, str]:
     subquery = as_of_date_sql()
     if not any(subquery in sql for sql in sqls.values()):
         return sqls
-    literal = _as_of_literal(con, subquery)
+    override = con.execute("select max(as_of_date) from raw.run_settings").fetchone()[0]
+    value = override or _export_max_timestamp(con)
+    literal = f"date '{value.strftime('%Y-%m-%d')}'" if value is not None else "cast(null as date)"
     return {name: sql.replace(subquery, literal) for name, sql in sqls.items()}
 
 
-def _as_of_literal(con, subquery: str) -> str:
-    """The as-of date as a SQL literal. Kept in audit.build_state with the versions of
-    the raw tables it came from, so it is computed once per change of the export, not
-    once per check step (it parses every raw row's timestamps)."""
-    from pipeline.incremental import set_version, version_of
+def _export_max_timestamp(con):
+    """The newest timestamp of the export, as a running maximum per raw table kept in
+    audit.build_state (row `export_max:raw.<table>`: the maximum, and the `_loaded_at`
+    it covers). Raw is append-only, so a table that gained rows only needs its new
+    rows parsed: the enterprise Task table's 31M timestamps are parsed once, not
+    nightly."""
+    from pipeline.incremental import set_version
 
-    versions = {f"{s}.{t}": version_of(con, f"{s}.{t}") for s, t in sorted(as_of_reads())}
-    inputs = json.dumps(versions, sort_keys=True) if None not in versions.values() else None
-    if inputs is not None:
+    newest = None
+    for table, part in _export_timestamp_parts().items():
+        key = f"export_max:{table}"
+        loaded = con.execute(f"select max(_loaded_at) from {table}").fetchone()[0]
         try:
-            row = con.execute("select version from audit.build_state where table_name = 'as_of_date' and inputs = ?",
-                              [inputs]).fetchone()
-        except duckdb.CatalogException:
-            row = None
-        if row is not None:
-            return row[0]
-    value = con.execute(f"select {subquery}").fetchone()[0]
-    literal = f"date '{value.isoformat()}'" if value is not None else "cast(null as date)"
-    if inputs is not None:
-        set_version(con, "as_of_date", literal, inputs=inputs)
-    return literal
+            state = con.execute("select version, watermark from audit.build_state where table_name = ?",
+                                [key]).fetchone()
+        except duckdb.CatalogException:  # no state yet
+            state = None
+        if state and state[1] is not None and loaded is not None and state[1] >= loaded:
+            ts = state[0]
+        else:
+            since = ("_loaded_at > ?", [state[1]]) if state and state[1] is not None else ("true", [])
+            ts = con.execute(f"select max(ts) from (select cast(? as timestamp) as ts union all "
+                             f"{part.format(since=since[0])})",
+                             [state[0] if state else None, *since[1]]).fetchone()[0]
+            ts = ts.isoformat() if hasattr(ts, "isoformat") else ts
+            set_version(con, key, ts, watermark=loaded)
+        if ts is not None and (newest is None or ts > newest):
+            newest = ts
+    return datetime.fromisoformat(newest) if newest else None
 
 
 def as_of_reads() -> frozenset[tuple[str, str]]:

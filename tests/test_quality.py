@@ -160,6 +160,31 @@ def test_row_rules_with_as_of_date_and_orphan_owner(con, tmp_path):
     assert failing(con, u["hire_not_in_future"]) == []
 
 
+def test_as_of_date_is_a_running_maximum_of_raw_timestamps(con, tmp_path):
+    """The export's newest timestamp is kept per raw table and advanced by each load's
+    new rows only; it always equals the maximum over every raw row, deletions aside."""
+    def as_of():
+        return quality.resolve_as_of(con, {"q": f"select {quality.as_of_date_sql()}"})["q"]
+
+    def recomputed():
+        return f"select date '{con.execute(f'select {quality.as_of_date_sql()}').fetchone()[0].isoformat()}'"
+
+    load_export(con, tmp_path, {"Opportunity.csv": OPP_HEADER + opp_row(1)}, "e1")
+    assert as_of() == recomputed() == "select date '2024-01-02'"
+    later = opp_row(2).replace("2024-01-02 10:00:00", "2024-03-01 23:59:59")
+    deleted_latest = opp_row(3).replace('"0","001', '"1","001').replace("2024-01-02 10:00:00", "2025-01-01 00:00:00")
+    load_export(con, tmp_path, {"Opportunity.csv": OPP_HEADER + opp_row(1) + later + deleted_latest}, "e2")
+    assert as_of() == recomputed() == "select date '2024-03-01'"  # a deleted row dates nothing
+    loaded = con.execute("select max(_loaded_at) from raw.opportunity").fetchone()[0]
+    assert con.execute("select version, watermark from audit.build_state "
+                       "where table_name = 'export_max:raw.opportunity'").fetchone() == ("2024-03-01T23:59:59", loaded)
+    # an unchanged export adds no rows: the kept maximum is reused; the override still wins
+    load_export(con, tmp_path, {"Opportunity.csv": OPP_HEADER + opp_row(1) + later + deleted_latest + "\n"}, "e3")
+    assert as_of() == "select date '2024-03-01'"
+    con.execute("update raw.run_settings set as_of_date = date '2030-06-30'")
+    assert as_of() == recomputed() == "select date '2030-06-30'"
+
+
 def test_quarantine_holds_every_failing_row_with_reason_and_raw_values(con, tmp_path):
     opps = OPP_HEADER + opp_row(1) + opp_row(2).replace('"100"', '"-5"') + opp_row(3).replace('"0","0","005', '"0","1","005')
     hr = '"employee_id","user_id","email","hire_date","termination_date"\n"E1","","","2020-01-01","2019-01-01"\n'
