@@ -15,6 +15,8 @@ COLUMNS = {
     "corporate_currency": "varchar",
     "referral_sources": "varchar[]",
     "closed_lead_statuses": "varchar[]",
+    "call_subject_patterns": "varchar[]",
+    "email_subject_patterns": "varchar[]",
     "customer_window_days": "integer",
     "team_source": "varchar",
     "referral_credit": "varchar",
@@ -39,7 +41,7 @@ def write_settings(con, settings: KpiSettings) -> None:
     kinds={"duckdb", "python"},
     owners=[layout.OWNER],
     description="This run's KPI settings (as-of date override, fiscal year start month, reporting currency, "
-    "referral sources, closed lead statuses, customer activity window, team source, scorecard thresholds), "
+    "referral sources, closed lead statuses, call and email subject patterns, customer activity window, team source, scorecard thresholds), "
     "from the KpiSettings resource (environment variables KPI_* or run config). One row.",
 )
 def run_settings(warehouse: Warehouse, kpi_settings: KpiSettings) -> dg.MaterializeResult:

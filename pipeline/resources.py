@@ -50,6 +50,15 @@ class KpiSettings(dg.ConfigurableResource):
         ),
         description="Lowercase LIKE patterns of Lead.Status values that end a lead's time in the pipeline.",
     )
+    call_subject_patterns: list[str] = Field(
+        default_factory=lambda: _env_list("KPI_CALL_SUBJECT_PATTERNS", ["call%"]),
+        description="Lowercase LIKE patterns of Task subjects that make a task a call when TaskSubtype, Type, "
+        "the call fields and EmailMessageId say nothing.",
+    )
+    email_subject_patterns: list[str] = Field(
+        default_factory=lambda: _env_list("KPI_EMAIL_SUBJECT_PATTERNS", ["email%", "e-mail%"]),
+        description="Lowercase LIKE patterns of Task subjects that make a task an email (after the call patterns).",
+    )
     customer_window_days: int = Field(default_factory=lambda: int(os.environ.get("KPI_CUSTOMER_WINDOW_DAYS", "365")))
     team_source: str = Field(default_factory=lambda: os.environ.get("KPI_TEAM_SOURCE", "manager"),
                                 description="manager (User.ManagerId, falling back to the role) or role.")

@@ -12,26 +12,14 @@ from pathlib import Path
 import duckdb
 
 from assets.quarantine import COLUMNS as QUARANTINE_COLUMNS
+from assets.run_settings import COLUMNS as RUN_SETTINGS_COLUMNS
 from pipeline.contracts import load_contracts
 from pipeline.extract import ensure_raw_table, quote
 from pipeline.settings import SQL_DIR
 from pipeline.sql_models import load_models, run_models
 from pipeline.warehouse import MACROS
 
-RUN_SETTINGS_DDL = """
-create table raw.run_settings (
-    as_of_date date,
-    fiscal_year_start_month integer,
-    corporate_currency varchar,
-    referral_sources varchar[],
-    closed_lead_statuses varchar[],
-    customer_window_days integer,
-    team_source varchar,
-    referral_credit varchar,
-    on_track_attainment double,
-    at_risk_attainment double
-)
-"""
+RUN_SETTINGS_DDL = "create table raw.run_settings (" + ", ".join(f"{c} {t}" for c, t in RUN_SETTINGS_COLUMNS.items()) + ")"
 
 DEFAULT_LOADED_AT = dt.datetime(2024, 7, 1, 6, 0, 0)
 

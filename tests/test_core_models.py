@@ -642,6 +642,33 @@ def test_fct_activity(con):
     assert e2["is_completed"] is False                              # starts after the as-of date
 
 
+def test_activity_type_from_email_message_id_and_configured_subject_patterns():
+    """Spec order: TaskSubtype, Type, call fields, EmailMessageId, then the run's subject
+    patterns (lowercased, replacing the defaults)."""
+    con = new_warehouse()
+    load_export(con)
+    insert_raw(con, "task", [
+        dict(Id="00T000000000007AAA", OwnerId=U1, Subject="Call back", EmailMessageId="02s000000000001AAA",
+             CreatedDate="2024-06-01 00:00:00", IsDeleted="0"),    # EmailMessageId comes before subjects
+        dict(Id="00T000000000008AAA", OwnerId=U1, Subject="  Ring Anna", CreatedDate="2024-06-01 00:00:00",
+             IsDeleted="0"),
+        dict(Id="00T000000000009AAA", OwnerId=U1, Subject="Call Bob", CreatedDate="2024-06-01 00:00:00",
+             IsDeleted="0"),
+        dict(Id="00T00000000000AAAA", OwnerId=U1, Subject="LinkedIn InMail", CreatedDate="2024-06-01 00:00:00",
+             IsDeleted="0"),
+        dict(Id="00T00000000000BAAA", OwnerId=U1, Type="Call", Subject="Email sent", EmailMessageId="02s000000000002AAA",
+             CreatedDate="2024-06-01 00:00:00", IsDeleted="0"),    # Type decides first
+    ], export_id="export-3", loaded_at=E2_AT + dt.timedelta(days=1))
+    set_run_settings(con, call_subject_patterns=["Ring%"], email_subject_patterns=["%inmail%"])
+    build(con)
+    types = {a["activity_id"][-5:-3]: a["activity_type"] for a in rows(con, "select * from core.fct_activity")}
+    assert {k: types[k] for k in ("07", "08", "09", "0A", "0B", "04")} == {
+        "07": "email", "08": "call", "09": "task", "0A": "email", "0B": "call",
+        "04": "task",  # 'E-mail follow up': the default patterns are replaced, not extended
+    }
+    con.close()
+
+
 def test_fct_quota(con):
     quotas = {(q["owner_id"], q["period_start"]): q for q in rows(con, "select * from core.fct_quota")}
     # FT1 only; 1000 EUR on 2024-04-01 at the dated 0.5 -> 2000 USD; FT2's 99 ignored

@@ -11,9 +11,11 @@ import pytest
 
 from assets.checks import evaluate
 from assets.quarantine import write_quarantine
+from assets.run_settings import write_settings
 from pipeline import quality
 from pipeline.contracts import load_contracts
 from pipeline.extract import ensure_audit_tables, ensure_raw_table, load_object
+from pipeline.resources import KpiSettings
 from pipeline.settings import SQL_DIR
 from pipeline.sql_models import ModelError, load_models, run_models
 from pipeline.warehouse import MACROS, SCHEMAS
@@ -40,10 +42,7 @@ def con():
     ensure_audit_tables(con)
     for contract in CONTRACTS.values():
         ensure_raw_table(con, contract)
-    con.execute("create table raw.run_settings as select cast(null as date) as as_of_date, 1 as fiscal_year_start_month, "
-                "cast(null as varchar) as corporate_currency, ['%referral%'] as referral_sources, "
-                "['%closed%'] as closed_lead_statuses, 365 as customer_window_days, 'manager' as team_source, "
-                "'referring_account' as referral_credit, 1.0 as on_track_attainment, 0.9 as at_risk_attainment")
+    write_settings(con, KpiSettings())
     yield con
     con.close()
 

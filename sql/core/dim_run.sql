@@ -16,6 +16,8 @@ columns:
   customer_window_days: "Days an account stays a customer after a Closed Won deal when there are no contracts."
   referral_sources: "Lowercase LIKE patterns for referral lead sources."
   closed_lead_statuses: "Lowercase LIKE patterns for closed lead statuses."
+  call_subject_patterns: "Lowercase LIKE patterns of task subjects that mark a call (the last classification step)."
+  email_subject_patterns: "Lowercase LIKE patterns of task subjects that mark an email."
   team_source: "'manager' or 'role': what defines a rep's team."
   referral_credit: "'referring_account' or 'owner'."
   on_track_attainment: "Scorecard threshold for on_track."
@@ -114,6 +116,8 @@ final as (
         settings.customer_window_days,
         settings.referral_sources,
         settings.closed_lead_statuses,
+        settings.call_subject_patterns,
+        settings.email_subject_patterns,
         settings.team_source,
         settings.referral_credit,
         settings.on_track_attainment,

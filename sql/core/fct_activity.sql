@@ -4,9 +4,9 @@ description: >
   One row per (non-deleted, latest-version) Task and Event. activity_type for tasks, first rule that applies:
   TaskSubtype Call -> call, Email/ListEmail -> email (other subtypes such as the default 'Task' decide
   nothing); else Type Call -> call, Email -> email, Meeting -> meeting; else call fields (CallType or
-  CallDurationInSeconds filled) -> call; else the subject (lowercase) starts with 'call' -> call, 'email' /
-  'e-mail' -> email; else 'task'. (EmailMessageId is not in the Task contract, so that rule is skipped; the
-  subject patterns are fixed, not configurable.) Events are always 'meeting'. is_completed: task IsClosed or
+  CallDurationInSeconds filled) -> call; else EmailMessageId filled -> email; else the trimmed lowercase subject
+  matches one of the run's call_subject_patterns (default 'call%') -> call, else one of its
+  email_subject_patterns (default 'email%', 'e-mail%') -> email; else 'task'. Events are always 'meeting'. is_completed: task IsClosed or
   Status 'Completed'; event whose start (StartDateTime, else ActivityDateTime, else ActivityDate) is on or
   before the as-of date. is_overdue: an open task with a due date before the as-of date (events never).
   contact_at (dates a prospect contact): task CompletedDateTime, else ActivityDate, else CreatedDate; event
@@ -63,8 +63,11 @@ task_rows as (
             when lower(tasks.type) = 'email' then 'email'
             when lower(tasks.type) = 'meeting' then 'meeting'
             when tasks.call_type is not null or tasks.call_duration_in_seconds is not null then 'call'
-            when lower(trim(tasks.subject)) like 'call%' then 'call'
-            when lower(trim(tasks.subject)) like 'email%' or lower(trim(tasks.subject)) like 'e-mail%' then 'email'
+            when tasks.email_message_id is not null then 'email'
+            when list_bool_or(list_transform(run.call_subject_patterns,
+                                             lambda pattern: lower(trim(tasks.subject)) like pattern)) then 'call'
+            when list_bool_or(list_transform(run.email_subject_patterns,
+                                             lambda pattern: lower(trim(tasks.subject)) like pattern)) then 'email'
             else 'task'
         end                                                             as activity_type,
         tasks.owner_id,
@@ -82,6 +85,7 @@ task_rows as (
         tasks.call_duration_in_seconds                                  as call_duration_seconds,
         cast(null as bigint)                                            as duration_minutes
     from tasks
+    cross join run
 ),
 
 event_rows as (

@@ -11,6 +11,8 @@ columns:
   corporate_currency: "Corporate currency configured for the run; NULL = the CurrencyType row with IsCorporate, else USD (see core.dim_run)."
   referral_sources: "Lowercase LIKE patterns; a lead/opportunity whose lower(LeadSource) matches one is a referral. Default ['%referral%', 'word of mouth']."
   closed_lead_statuses: "Lowercase LIKE patterns; a lead whose lower(Status) matches one is in a closed status. Default ['%closed%', '%unqualified%', '%disqualified%', '%converted%']."
+  call_subject_patterns: "Lowercase LIKE patterns; a task whose lower(trim(Subject)) matches one is a call when nothing else classifies it (see core.fct_activity). Default ['call%']."
+  email_subject_patterns: "Lowercase LIKE patterns for emails, tried after the call patterns. Default ['email%', 'e-mail%']."
   customer_window_days: "Without contracts, an account is a customer for this many days after a Closed Won CloseDate (default 365)."
   team_source: "'manager' (team = ManagerId, falling back to UserRoleId) or 'role' (team = UserRoleId, falling back to ManagerId); default 'manager'."
   referral_credit: "'referring_account' (credit the referring account's owner when filled) or 'owner' (always the record owner); default 'referring_account'."
@@ -28,6 +30,8 @@ defaults as (
         'USD'                                                                   as fallback_currency,
         ['%referral%', 'word of mouth']                                         as referral_sources,
         ['%closed%', '%unqualified%', '%disqualified%', '%converted%']          as closed_lead_statuses,
+        ['call%']                                                               as call_subject_patterns,
+        ['email%', 'e-mail%']                                                   as email_subject_patterns,
         365                                                                     as customer_window_days,
         'manager'                                                               as team_source,
         'referring_account'                                                     as referral_credit,
@@ -48,6 +52,12 @@ final as (
         cast(case when len(settings.closed_lead_statuses) > 0
                   then list_sort(list_distinct(string_split(lower(array_to_string(settings.closed_lead_statuses, chr(31))), chr(31))))
                   else defaults.closed_lead_statuses end as varchar[])          as closed_lead_statuses,
+        cast(case when len(settings.call_subject_patterns) > 0
+                  then list_sort(list_distinct(string_split(lower(array_to_string(settings.call_subject_patterns, chr(31))), chr(31))))
+                  else defaults.call_subject_patterns end as varchar[])         as call_subject_patterns,
+        cast(case when len(settings.email_subject_patterns) > 0
+                  then list_sort(list_distinct(string_split(lower(array_to_string(settings.email_subject_patterns, chr(31))), chr(31))))
+                  else defaults.email_subject_patterns end as varchar[])        as email_subject_patterns,
         cast(case when settings.customer_window_days >= 1
                   then settings.customer_window_days
                   else defaults.customer_window_days end as integer)            as customer_window_days,

@@ -17,6 +17,7 @@ columns:
   call_type: "Inbound, Outbound or Internal; filled for logged calls."
   call_duration_in_seconds: "Length of a logged call."
   call_disposition: "Outcome of a logged call."
+  email_message_id: "The EmailMessage logged with the task (Enhanced Email); filled makes the task an email when TaskSubtype, Type and the call fields say nothing."
   completed_date_time: "When the task was completed (GMT); dates a rep's first contact."
   description: "Comments on the task (free text, may hold personal details). (pii: never select it in a mart)"
   created_date: "When the task was created (GMT); the last-resort activity date."
@@ -57,6 +58,7 @@ final as (
         sf_text("CallType")                 as call_type,
         sf_integer("CallDurationInSeconds") as call_duration_in_seconds,
         sf_text("CallDisposition")          as call_disposition,
+        sf_id("EmailMessageId")             as email_message_id,
         sf_timestamp("CompletedDateTime")   as completed_date_time,
         sf_text("Description")              as description,
         sf_timestamp("CreatedDate")         as created_date,
