@@ -47,8 +47,8 @@ Rule semantics:
   of a list of fields, compared trimmed and case-insensitively) of a row of the
   referenced object (read from raw: every loaded export, rows not marked deleted;
   reading staging would make this check wait for the referenced table's own blocking
-  checks). Ids are compared exactly, as the core joins
-  compare them (a 15-character id does not resolve an 18-character one). When the
+  checks). Ids are compared as the core joins compare them: exactly, after `sf_id`
+  has given both sides their 18-character form (a 15-character id resolves). When the
   referenced object has no rows in the export at all the rule is skipped (the query
   returns nothing; `skip_notes()` says why): an export without User.csv cannot have
   orphan owners, it has no users, which the KPIs report on their own.

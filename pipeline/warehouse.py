@@ -31,12 +31,23 @@ from pipeline.gx import release as release_gx
 STORAGE_VERSION = "v1.1.0"
 SCHEMAS = ("raw", "staging", "core", "kpi", "marts", "audit")
 
-# Salesforce value parsing shared by every staging model and check. Stored in the
+# Salesforce value parsing shared by every staging model and check. sf_id gives every id
+# in its 18-character form: reports, URLs and hand-kept files (HR, targets) often carry
+# the case-sensitive 15-character one, which must still join. Stored in the
 # warehouse (not temp) so other connections (checks, readers) can use them too.
 MACROS = r"""
 create or replace macro sf_text(v) as nullif(v, '');
+create or replace macro sf_id_checksum(v, chunk) as substr('ABCDEFGHIJKLMNOPQRSTUVWXYZ012345', 1
+    + cast(substr(v, chunk * 5 + 1, 1) between 'A' and 'Z' as integer)
+    + 2 * cast(substr(v, chunk * 5 + 2, 1) between 'A' and 'Z' as integer)
+    + 4 * cast(substr(v, chunk * 5 + 3, 1) between 'A' and 'Z' as integer)
+    + 8 * cast(substr(v, chunk * 5 + 4, 1) between 'A' and 'Z' as integer)
+    + 16 * cast(substr(v, chunk * 5 + 5, 1) between 'A' and 'Z' as integer), 1);
+create or replace macro sf_id18(v) as
+    case when length(v) = 15 and regexp_full_match(v, '[0-9A-Za-z]{15}')
+         then v || sf_id_checksum(v, 0) || sf_id_checksum(v, 1) || sf_id_checksum(v, 2) else v end;
 create or replace macro sf_id(v) as
-    case when trim(v) in ('', '000000000000000AAA', '000000000000000') then null else trim(v) end;
+    case when trim(v) in ('', '000000000000000AAA', '000000000000000') then null else sf_id18(trim(v)) end;
 create or replace macro sf_bool(v) as
     case lower(trim(v)) when '1' then true when 'true' then true
                         when '0' then false when 'false' then false end;

@@ -69,7 +69,7 @@ def load_export(con, *, contracts: bool = True) -> None:
     ], export_id="export-1", loaded_at=E1_AT)
     insert_raw(con, "hr_employee", [
         dict(employee_id="E1", user_id="", email=" BOB@corp.com ", hire_date="2023-03-01", name="Bob B"),
-        dict(employee_id="E5", user_id=U5, email="", hire_date="2024-02-29", termination_date="2024-06-15", name="Dave"),
+        dict(employee_id="E5", user_id=U5[:15], email="", hire_date="2024-02-29", termination_date="2024-06-15", name="Dave"),
         dict(employee_id="E9", user_id="", email="zed@corp.com", hire_date="2022-05-01", name="Zed Nouser"),
     ], export_id="export-2", loaded_at=E2_AT)
 
@@ -355,11 +355,32 @@ def test_staging_latest_version_wins_and_deleted_rows_disappear(con):
     assert tasks["00T000000000004AAA"]["who_id"] is None
 
 
+def test_sf_id_gives_the_18_character_form():
+    """Salesforce's case-safe suffix, checked against the demo generator's own (numpy)
+    implementation on ids with every mix of upper and lower case."""
+    import duckdb
+    import numpy as np
+
+    from pipeline.demo_export_format import Ids
+    from pipeline.warehouse import MACROS
+
+    con = duckdb.connect()
+    con.execute(MACROS)
+    ids = Ids("001", seed=7).format(np.arange(0, 62**4, 997)).to_list()
+    assert len({i[15:] for i in ids}) > 20                         # many different suffixes
+    got = con.execute("select list(sf_id(v[:15]) order by i) from (select unnest(?) as v, "
+                      "generate_subscripts(?, 1) as i)", [ids, ids]).fetchone()[0]
+    assert got == ids
+    assert con.execute("select sf_id(' 001A0000006Vm9r '), sf_id('001A0000006Vm9rIAC'), sf_id('000000000000000'), "
+                       "sf_id('E1-xxxxxxxxxxxx')").fetchone() == (
+        "001A0000006Vm9rIAC", "001A0000006Vm9rIAC", None, "E1-xxxxxxxxxxxx")
+
+
 def test_staging_plain_files_keep_only_the_latest_load(con):
     hr = rows(con, "select * from staging.stg_hr_employee order by employee_id")
     assert [r["employee_id"] for r in hr] == ["E1", "E5", "E9"]
     assert hr[0]["hire_date"] == D(2023, 3, 1)                      # not the 2020-01-01 of the older load
-    assert hr[1]["user_id"] == U5 and hr[1]["hire_date"] == D(2024, 2, 29)
+    assert hr[1]["user_id"] == U5 and hr[1]["hire_date"] == D(2024, 2, 29)  # 15-character id in the file
     targets = rows(con, "select * from staging.stg_kpi_target order by period")
     assert [(t["period"], t["scope"]) for t in targets] == [("2024-Q2", "rep"), ("2025", "company"), ("SOON", "company")]
 
