@@ -146,7 +146,13 @@ def rep(user_id: str, name: str, team_id: str | None = "M1", team_name: str | No
                 hire_date_source="hr_file" if hire_date else None)
 
 
+SCOPE_MODELS = ("dim_kpi_scope", "bridge_owner_scope")  # core models over dim_rep that every KPI reads
+
+
 def run_kpi(con, name: str, layer: str = "kpi") -> None:
+    if layer == "kpi":  # the real core SQL, over this fixture's dim_rep
+        for scope_model in SCOPE_MODELS:
+            con.execute(parse_model(SQL_DIR / "core" / f"{scope_model}.sql", SQL_DIR).create_statement())
     model = parse_model(SQL_DIR / layer / f"{name}.sql", SQL_DIR)
     con.execute(model.create_statement())
 

@@ -53,7 +53,7 @@ def test_model_shape_and_documentation(name):
     con = core_db(as_of="2024-05-15", first="2023-01-01")
     insert(con, "dim_rep", [rep("U1", "Ann"), rep("U2", "Bob"), rep("U9", "Solo", team_id=None, team_name=None),
                             rep("API", "Integration", is_rep=False, hire_date="2020-01-01")])
-    con.execute(model.create_statement())
+    run_kpi(con, name)
     columns = table_columns(con, f"kpi.{name}")
     assert columns[:12] == COMMON_COLUMNS
     assert list(model.columns) == columns, f"{name}: the header documents other columns than the table has"

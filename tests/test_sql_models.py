@@ -52,7 +52,9 @@ def test_the_real_models_have_the_expected_dependencies():
     assert models["staging.stg_opportunity"].reads == {("raw", "opportunity")}
     assert ("staging", "stg_opportunity") in models["core.fct_opportunity"].reads
     assert ("audit", "quarantine") in models["core.fct_opportunity"].reads
-    assert models["kpi.new_leads"].reads == {("core", "dim_period"), ("core", "fct_lead"), ("core", "dim_rep")}
+    assert models["kpi.new_leads"].reads == {("core", "dim_period"), ("core", "fct_lead"), ("core", "dim_kpi_scope"),
+                                             ("core", "bridge_owner_scope")}
+    assert models["core.dim_kpi_scope"].reads == models["core.bridge_owner_scope"].reads == {("core", "dim_rep")}
     assert {("core", "dim_rep"), ("core", "dim_period")} <= models["kpi.employee_retention"].reads
     kpis = {m.name for m in models.values() if m.schema == "kpi"}
     assert kpis == {"annual_contract_value", "customer_lifetime_value", "new_leads", "lead_age", "conversion_rate",

@@ -68,35 +68,12 @@ account_status as (
     group by p.period_start, s.account_id
 ),
 
-reps as (
-    select
-        user_id,
-        coalesce(rep_name, user_id) as rep_name,
-        team_id,
-        coalesce(team_name, team_id) as team_name
-    from core.dim_rep
-    where is_rep and user_id is not null
-),
-
-teams as (
-    select team_id, max(team_name) as team_name
-    from reps
-    where team_id is not null
-    group by team_id
-),
-
 scopes as (
-    select 'company' as scope, cast(null as varchar) as scope_id, 'Company' as scope_name, 0 as scope_order
-    union all
-    select 'team', team_id, team_name, 1 from teams
-    union all
-    select 'rep', user_id, rep_name, 2 from reps
+    select * from core.dim_kpi_scope
 ),
 
 owner_scopes as (
-    select user_id as owner_id, 'rep' as scope, user_id as scope_id from reps
-    union all
-    select user_id, 'team', team_id from reps where team_id is not null
+    select * from core.bridge_owner_scope
 ),
 
 owned_status as (

@@ -68,17 +68,9 @@ reps as (
     where is_rep
 ),
 
-teams as (
-    select team_id, max(team_name) as team_name
-    from reps
-    where team_id is not null
-    group by team_id
-),
-
 scopes as (
-    select 'company' as scope, cast(null as varchar) as scope_id, 'Company' as scope_name, 0 as scope_order
-    union all
-    select 'team', team_id, team_name, 1 from teams
+    select * from core.dim_kpi_scope
+    where scope in ('company', 'team')
 ),
 
 prospect_contacts as (
