@@ -59,6 +59,9 @@ create or replace macro sf_timestamp(v) as
 create or replace macro sf_date(v) as cast(sf_timestamp(v) as date);
 create or replace macro sf_number(v) as try_cast(nullif(trim(v), '') as double);
 create or replace macro sf_integer(v) as try_cast(try_cast(nullif(trim(v), '') as double) as bigint);
+-- configured LIKE patterns: lowercased, de-duplicated, sorted; the fallback when there are none
+create or replace macro like_patterns(v, fallback) as cast(case when len(v) > 0
+    then list_sort(list_distinct(string_split(lower(array_to_string(v, chr(31))), chr(31)))) else fallback end as varchar[]);
 """
 
 # One connection per run and process: DuckDB allows one read-write opener of a file.

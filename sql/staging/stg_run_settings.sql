@@ -46,18 +46,10 @@ final as (
                   then settings.fiscal_year_start_month
                   else defaults.fiscal_year_start_month end as integer)         as fiscal_year_start_month,
         nullif(upper(trim(settings.corporate_currency)), '')                    as corporate_currency,
-        cast(case when len(settings.referral_sources) > 0
-                  then list_sort(list_distinct(string_split(lower(array_to_string(settings.referral_sources, chr(31))), chr(31))))
-                  else defaults.referral_sources end as varchar[])              as referral_sources,
-        cast(case when len(settings.closed_lead_statuses) > 0
-                  then list_sort(list_distinct(string_split(lower(array_to_string(settings.closed_lead_statuses, chr(31))), chr(31))))
-                  else defaults.closed_lead_statuses end as varchar[])          as closed_lead_statuses,
-        cast(case when len(settings.call_subject_patterns) > 0
-                  then list_sort(list_distinct(string_split(lower(array_to_string(settings.call_subject_patterns, chr(31))), chr(31))))
-                  else defaults.call_subject_patterns end as varchar[])         as call_subject_patterns,
-        cast(case when len(settings.email_subject_patterns) > 0
-                  then list_sort(list_distinct(string_split(lower(array_to_string(settings.email_subject_patterns, chr(31))), chr(31))))
-                  else defaults.email_subject_patterns end as varchar[])        as email_subject_patterns,
+        like_patterns(settings.referral_sources, defaults.referral_sources)     as referral_sources,
+        like_patterns(settings.closed_lead_statuses, defaults.closed_lead_statuses) as closed_lead_statuses,
+        like_patterns(settings.call_subject_patterns, defaults.call_subject_patterns) as call_subject_patterns,
+        like_patterns(settings.email_subject_patterns, defaults.email_subject_patterns) as email_subject_patterns,
         cast(case when settings.customer_window_days >= 1
                   then settings.customer_window_days
                   else defaults.customer_window_days end as integer)            as customer_window_days,
