@@ -13,7 +13,6 @@ import csv
 import hashlib
 import io
 import zipfile
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
@@ -175,37 +174,6 @@ def ensure_audit_tables(con: duckdb.DuckDBPyConnection) -> None:
         create table if not exists audit.rejected_lines (
             object varchar, export_id varchar, source_file varchar, line bigint, column_name varchar,
             error_type varchar, error_message varchar, csv_line varchar, loaded_at timestamp)""")
-
-
-def load_objects(con: duckdb.DuckDBPyConnection, contracts: list[Contract], export_dir: Path, *, export_id: str,
-                 scratch: Path, encoding: str = "auto", workers: int = 2) -> dict[str, dict | ExportError]:
-    """Load several objects side by side, largest file first, each on its own cursor:
-    a load numbers its rows on one thread, so `workers` loads keep `workers` cores
-    busy. Returns each object's outcome (see load_object), or the ExportError that
-    stopped it; the others still load."""
-    ensure_audit_tables(con)  # shared tables: created once, before the loads race to create them
-    for contract in contracts:
-        ensure_raw_table(con, contract)
-
-    def size(contract: Contract) -> int:
-        try:
-            path = find_object_file(export_dir, contract)
-        except ExportError:  # reported by its load
-            return 0
-        return path.stat().st_size if path else 0
-
-    def load(contract: Contract) -> dict | ExportError:
-        cursor = con.cursor()
-        try:
-            return load_object(cursor, contract, export_dir, export_id=export_id, scratch=scratch, encoding=encoding)
-        except ExportError as e:
-            return e
-        finally:
-            cursor.close()
-
-    largest_first = sorted(contracts, key=size, reverse=True)
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        return dict(zip((c.object for c in largest_first), pool.map(load, largest_first)))
 
 
 def load_object(

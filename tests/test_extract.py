@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import zipfile
 from pathlib import Path
 
@@ -10,7 +9,7 @@ import duckdb
 import pytest
 
 from pipeline.contracts import load_contracts
-from pipeline.extract import ExportError, find_object_file, load_object, load_objects, resolve_export, scan_file
+from pipeline.extract import ExportError, find_object_file, load_object, resolve_export, scan_file
 from pipeline.warehouse import MACROS
 from tests.conftest import csv_rows
 
@@ -224,44 +223,3 @@ def test_a_record_with_several_full_rich_text_fields_loads(con, tmp_path):
     write(tmp_path / "e" / "Opportunity.csv", header + row + opp_row(2).rstrip("\n") + ',"","",""\n')
     assert load(con, tmp_path / "e", "Opportunity", tmp_path)["rows_loaded"] == 2
     assert con.execute("select length(Description) from raw.opportunity where _row_number = 1").fetchone()[0] == 131072
-
-
-def test_loading_side_by_side_gives_what_loading_one_by_one_gives(tmp_path):
-    """The extract op loads files concurrently, one cursor each: every raw row, its
-    row number and load metadata are as a one-by-one load leaves them, and a file that
-    cannot load is reported by name while the others still load."""
-    from pipeline.demo_export import generate_export
-
-    export = tmp_path / "export"
-    generate_export(export, scale="tiny", seed=3)
-    header, *rows = (export / "Opportunity.csv").read_text().splitlines(keepends=True)
-    broken = tmp_path / "broken"
-    shutil.copytree(export, broken)
-    (broken / "Opportunity.csv").write_text(header.replace('"StageName"', '"Stage"') + "".join(rows))
-
-    def load_all(workers: int, source: Path) -> tuple[duckdb.DuckDBPyConnection, dict]:
-        con = duckdb.connect(str(tmp_path / f"{workers}-{source.name}.duckdb"))
-        for schema in ("raw", "audit"):
-            con.execute(f"create schema {schema}")
-        con.execute(MACROS)
-        outcomes = load_objects(con, list(CONTRACTS.values()), source, export_id="e1",
-                                scratch=tmp_path / "scratch", workers=workers)
-        return con, outcomes
-
-    def content(con, contract) -> list:
-        return con.execute(f"select * exclude (_loaded_at) from raw.{contract.table} "
-                           "order by all").fetchall()
-
-    one, one_outcomes = load_all(1, export)
-    two, two_outcomes = load_all(2, export)
-    assert {o: r["rows_loaded"] for o, r in two_outcomes.items()} == {o: r["rows_loaded"] for o, r in one_outcomes.items()}
-    assert two_outcomes["Task"]["rows_loaded"] > 100
-    for contract in CONTRACTS.values():
-        assert content(two, contract) == content(one, contract), contract.object
-    assert two.execute("select count(*) from raw._loads").fetchone()[0] == \
-        one.execute("select count(*) from raw._loads").fetchone()[0]
-
-    con, outcomes = load_all(2, broken)
-    assert isinstance(outcomes["Opportunity"], ExportError)
-    assert "Opportunity.csv: required column(s) StageName missing" in str(outcomes["Opportunity"])
-    assert outcomes["Lead"]["rows_loaded"] == one_outcomes["Lead"]["rows_loaded"]
