@@ -42,12 +42,17 @@ def _ensure_state(con) -> None:
         built_at timestamp)""")
 
 
-def version_of(con, table: str) -> str | None:
+def state_of(con, table: str) -> tuple | None:
+    """(version, watermark) of a table, None when it has no state yet."""
     try:
-        row = con.execute(f"select version from {STATE} where table_name = ?", [table]).fetchone()
-    except duckdb.CatalogException:  # no state yet
+        return con.execute(f"select version, watermark from {STATE} where table_name = ?", [table]).fetchone()
+    except duckdb.CatalogException:  # no state table yet
         return None
-    return row[0] if row else None
+
+
+def version_of(con, table: str) -> str | None:
+    state = state_of(con, table)
+    return state[0] if state else None
 
 
 def set_version(con, table: str, version: str, *, sql_hash: str | None = None, inputs: str | None = None,

@@ -377,29 +377,23 @@ def _export_max_timestamp(con):
     it covers). Raw is append-only, so a table that gained rows only needs its new
     rows parsed: the enterprise Task table's 31M timestamps are parsed once, not
     nightly."""
-    from pipeline.incremental import set_version
+    from pipeline.incremental import set_version, state_of
 
     newest = None
     for table, part in _export_timestamp_parts().items():
         key = f"export_max:{table}"
         loaded = con.execute(f"select max(_loaded_at) from {table}").fetchone()[0]
-        try:
-            state = con.execute("select version, watermark from audit.build_state where table_name = ?",
-                                [key]).fetchone()
-        except duckdb.CatalogException:  # no state yet
-            state = None
+        state = state_of(con, key)
         if state and state[1] is not None and loaded is not None and state[1] >= loaded:
-            ts = state[0]
+            ts = datetime.fromisoformat(state[0]) if state[0] else None
         else:
             since = ("_loaded_at > ?", [state[1]]) if state and state[1] is not None else ("true", [])
             ts = con.execute(f"select max(ts) from (select cast(? as timestamp) as ts union all "
                              f"{part.format(since=since[0])})",
                              [state[0] if state else None, *since[1]]).fetchone()[0]
-            ts = ts.isoformat() if hasattr(ts, "isoformat") else ts
-            set_version(con, key, ts, watermark=loaded)
-        if ts is not None and (newest is None or ts > newest):
-            newest = ts
-    return datetime.fromisoformat(newest) if newest else None
+            set_version(con, key, ts.isoformat() if ts else None, watermark=loaded)
+        newest = max(filter(None, (newest, ts)), default=None)
+    return newest
 
 
 def as_of_reads() -> frozenset[tuple[str, str]]:
