@@ -13,6 +13,7 @@ import csv
 import hashlib
 import io
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
@@ -90,15 +91,21 @@ class ScannedFile:
 def scan_file(path: Path, configured_encoding: str = "auto") -> ScannedFile:
     """One pass over the bytes: content hash and encoding (BOM, else valid UTF-8, else Latin-1)."""
     digest, decoder, valid_utf8, first_bad, offset = hashlib.sha1(), codecs.getincrementaldecoder("utf-8")(), True, None, 0
-    with open(path, "rb") as f:
+    # hashlib releases the GIL: the previous chunk is hashed on a second core while this one is decoded.
+    with open(path, "rb") as f, ThreadPoolExecutor(max_workers=1) as hasher:
+        hashed = None
         while chunk := f.read(CHUNK):
-            digest.update(chunk)
+            if hashed is not None:
+                hashed.result()
+            hashed = hasher.submit(digest.update, chunk)
             if valid_utf8:
                 try:
                     decoder.decode(chunk)
                 except UnicodeDecodeError as e:
                     valid_utf8, first_bad = False, offset + e.start
             offset += len(chunk)
+        if hashed is not None:
+            hashed.result()
     if valid_utf8:
         try:
             decoder.decode(b"", final=True)
@@ -242,17 +249,22 @@ def load_object(
     rejects = f"rejects_{contract.table}"
     row_hash = "hash(" + ", ".join(quote(h) for h in sorted(header, key=str.lower)) + ")"
     new_versions = "true"
-    if contract.primary_key and contract.primary_key.lower() in present:
+    if contract.primary_key and contract.primary_key.lower() in present and _has_rows(con, table):
         pk = quote(header[[h.lower() for h in header].index(contract.primary_key.lower())])
         # NOT IN builds its hash table on raw's one narrow column; a NOT EXISTS on (Id, hash) let DuckDB build
         # it on the wide incoming rows and spill them, which filled the disk on the enterprise Task.csv. The
         # hash covers every column, the Id among them; rows without an Id are always appended.
         new_versions = (f"i.{pk} is null or nullif(trim(i.{pk}), '') is null "
                         f"or i._row_hash not in (select _row_hash from {table} where _row_hash is not null)")
+    # A file's rows are numbered by row_number() over () only when some are filtered out: that window runs
+    # the whole read on one thread. Appending every row keeps the file's order (preserve_insertion_order),
+    # so the rows' positions in the table number them, in parallel, for half the time on a 2-core machine.
+    numbered_in_read = new_versions != "true"
     con.execute(f"""
         insert into {table} by name
         select * from (
-            select *, ? as _export_id, ? as _source_file, row_number() over () as _row_number,
+            select *, ? as _export_id, ? as _source_file,
+                   {'row_number() over ()' if numbered_in_read else 'cast(null as bigint)'} as _row_number,
                    ? as _loaded_at, {row_hash} as _row_hash
             from read_csv(?, header = true, delim = ',', quote = '"', escape = '"', columns = {columns},
                           auto_detect = false, strict_mode = true, max_line_size = {MAX_LINE_SIZE},
@@ -261,6 +273,8 @@ def load_object(
         ) as i
         where {new_versions}
     """, [export_id, source, loaded_at, str(readable)])
+    if not numbered_in_read:
+        _number_by_position(con, table, loaded_at)
     rows = con.execute(f"select count(*) from {table} where _source_file = ? and _loaded_at = ?", [source, loaded_at]).fetchone()[0]
 
     # A header repeated mid-file (concatenated exports) parses as a data row.
@@ -311,6 +325,23 @@ def load_object(
         "extra_columns": extra,
         "note": " ".join(notes),
     }
+
+
+def _has_rows(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    return con.execute(f"select exists (select 1 from {table})").fetchone()[0]
+
+
+def _number_by_position(con: duckdb.DuckDBPyConnection, table: str, loaded_at: datetime) -> None:
+    """Number one load's rows 1, 2, ... in the order they were appended, i.e. the file's."""
+    first, last, rows = con.execute(f"select min(rowid), max(rowid), count(*) from {table} where _loaded_at = ?",
+                                    [loaded_at]).fetchone()
+    if rows and last - first + 1 == rows:  # one contiguous append: the position is the number
+        con.execute(f"update {table} set _row_number = rowid - ? + 1 where _loaded_at = ?", [first, loaded_at])
+    elif rows:
+        con.execute(f"""update {table} set _row_number = numbered.n
+            from (select rowid as position, row_number() over (order by rowid) as n from {table}
+                  where _loaded_at = ?) as numbered
+            where {table}.rowid = numbered.position""", [loaded_at])
 
 
 def _sql_str(value: str) -> str:

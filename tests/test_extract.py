@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import zipfile
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from pipeline.contracts import load_contracts
-from pipeline.extract import ExportError, find_object_file, load_object, resolve_export, scan_file
+from pipeline.extract import ExportError, _number_by_position, find_object_file, load_object, resolve_export, scan_file
 from pipeline.warehouse import MACROS
 from tests.conftest import csv_rows
 
@@ -223,3 +224,31 @@ def test_a_record_with_several_full_rich_text_fields_loads(con, tmp_path):
     write(tmp_path / "e" / "Opportunity.csv", header + row + opp_row(2).rstrip("\n") + ',"","",""\n')
     assert load(con, tmp_path / "e", "Opportunity", tmp_path)["rows_loaded"] == 2
     assert con.execute("select length(Description) from raw.opportunity where _row_number = 1").fetchone()[0] == 131072
+
+
+def test_a_first_load_numbers_rows_in_file_order_when_read_in_parallel(tmp_path):
+    # Enough rows for several CSV buffers and row groups, so both threads read; a second export's
+    # changed rows keep their own line numbers (numbered in the read, since unchanged rows are skipped).
+    con = duckdb.connect(config={"threads": 2, "preserve_insertion_order": True})
+    for schema in ("raw", "audit"):
+        con.execute(f"create schema {schema}")
+    rows = 1_000_000
+    write(tmp_path / "e1" / "Opportunity.csv", OPP_HEADER + "".join(opp_row(i) for i in range(1, rows + 1)))
+    load(con, tmp_path / "e1", "Opportunity", tmp_path)
+    misnumbered = con.execute(
+        "select count(*) from raw.opportunity where _row_number != cast(substr(Id, 4) as bigint)").fetchone()[0]
+    assert misnumbered == 0
+    assert con.execute("select count(distinct _row_number), max(_row_number) from raw.opportunity").fetchone() == (rows, rows)
+    write(tmp_path / "e2" / "Opportunity.csv", OPP_HEADER + opp_row(1) + opp_row(2, "Closed Won") + opp_row(7))
+    load(con, tmp_path / "e2", "Opportunity", tmp_path)
+    assert con.execute("select _row_number from raw.opportunity where _export_id = 'e2'").fetchall() == [(2,)]
+
+
+def test_rows_appended_apart_are_still_numbered_in_their_order(con):
+    first, second = datetime(2024, 1, 1), datetime(2024, 2, 29)
+    con.execute("create table raw.t (x int, _row_number bigint, _loaded_at timestamp)")
+    con.execute("insert into raw.t values (1, null, ?), (2, null, ?), (3, null, ?), (4, null, ?), (5, null, ?)",
+                [first, second, first, second, first])
+    _number_by_position(con, "raw.t", first)
+    _number_by_position(con, "raw.t", second)
+    assert con.execute("select x, _row_number from raw.t order by x").fetchall() == [(1, 1), (2, 1), (3, 2), (4, 2), (5, 3)]
