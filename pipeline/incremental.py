@@ -50,6 +50,15 @@ def state_of(con, table: str) -> tuple | None:
         return None
 
 
+def built_from(con, table: str) -> tuple[str, dict] | None:
+    """(SQL hash, {input table: version}) of a model's last build, None when unknown."""
+    try:
+        row = con.execute(f"select sql_hash, inputs from {STATE} where table_name = ?", [table]).fetchone()
+    except duckdb.CatalogException:  # no state table yet
+        return None
+    return (row[0], json.loads(row[1])) if row and None not in row else None
+
+
 def version_of(con, table: str) -> str | None:
     state = state_of(con, table)
     return state[0] if state else None

@@ -352,3 +352,52 @@ def test_raw_rules_re_run_only_for_changed_records_and_agree_with_a_full_run(con
     assert found["close_date_parses"] == [f"006{i:015d}" for i in (2, 3, 6)]
     assert found["id_unique"] == [f"006{5:015d}"] * 2  # its two rows of e1: unchanged since
     assert "id_not_null" not in found                  # the keyless row left with e1
+
+
+def test_staging_rules_re_run_only_for_changed_records_while_their_context_holds(con, tmp_path):
+    from pipeline.incremental import build_model, touch
+
+    def export(name, files, run_id):
+        for file, text in files.items():
+            write(tmp_path / name / file, text)
+        for contract in CONTRACTS.values():
+            outcome = load_object(con, contract, tmp_path / name, export_id=name, scratch=tmp_path / "scratch")
+            touch(con, f"raw.{contract.table}", run_id, changed=outcome.get("rows_loaded", 0) > 0)
+        touch(con, "raw.run_settings", run_id, changed=False)
+        for model in staging_models():
+            build_model(con, model, run_id)
+        rules = [r for r in quality.all_contract_rules() if r.schema == "staging" and r.object == "Opportunity"]
+        queries = quality.resolve_as_of(con, {r.name: r.bound_sql() for r in rules})
+        outcomes = quality.find_failures(con, run_id, rules, queries)
+        for rule in rules:  # whatever was re-judged, the stored rows are a full run's
+            stored = sorted(con.execute(f"select record_id, detail from {quality.FAILURES} where checked_table = ? "
+                                        "and rule = ?", [rule.batch, rule.name]).fetchall())
+            assert stored == sorted((r[0], r[1]) for r in quality.bad_rows(con, rule)), rule.name
+        return outcomes
+
+    def amount(i, value):
+        return opp_row(i).replace('"100"', f'"{value}"')
+
+    def failing_ids(rule):
+        return [r[0] for r in con.execute(f"select record_id from {quality.FAILURES} where rule = ? order by 1",
+                                          [rule]).fetchall()]
+
+    users = USER_HEADER + user_row(1)
+    export("e1", {"Opportunity.csv": OPP_HEADER + amount(1, 10) + amount(2, -5) + amount(3, 10), "User.csv": users}, "run-1")
+    assert failing_ids("amount_between") == [f"006{2:015d}"]
+    # e2: 2 fixed, 3 broken, 4 new and broken; the users are as they were
+    second = export("e2", {"Opportunity.csv": OPP_HEADER + amount(1, 10) + amount(2, 7) + amount(3, -1) + amount(4, -2),
+                           "User.csv": users}, "run-2")
+    assert second["amount_between"].get("incremental") and second["owner_id_references"].get("incremental")
+    assert failing_ids("amount_between") == [f"006{i:015d}" for i in (3, 4)]
+    # e3: a user changes, so every owner is re-resolved; the amounts still re-run per record
+    third = export("e3", {"Opportunity.csv": OPP_HEADER + amount(1, 10) + amount(2, 7) + amount(3, 5) + amount(4, -2),
+                          "User.csv": USER_HEADER + user_row(1, hire="2021-01-01")}, "run-3")
+    assert third["amount_between"].get("incremental") and not third["owner_id_references"].get("incremental")
+    assert failing_ids("amount_between") == [f"006{4:015d}"]
+    # The staging model's SQL changed: its rows may differ for any record, so every rule runs in full
+    con.execute("update audit.build_state set sql_hash = 'edited', version = 'run-4' "
+                "where table_name = 'staging.stg_opportunity'")
+    rules = [r for r in quality.all_contract_rules() if r.schema == "staging" and r.object == "Opportunity"]
+    fourth = quality.find_failures(con, "run-4", rules, quality.resolve_as_of(con, {r.name: r.bound_sql() for r in rules}))
+    assert not any(outcome.get("incremental") for outcome in fourth.values())
