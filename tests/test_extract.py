@@ -226,22 +226,25 @@ def test_a_record_with_several_full_rich_text_fields_loads(con, tmp_path):
     assert con.execute("select length(Description) from raw.opportunity where _row_number = 1").fetchone()[0] == 131072
 
 
-def test_a_first_load_numbers_rows_in_file_order_when_read_in_parallel(tmp_path):
-    # Enough rows for several CSV buffers and row groups, so both threads read; a second export's
-    # changed rows keep their own line numbers (numbered in the read, since unchanged rows are skipped).
+def test_rows_are_numbered_in_file_order_when_read_in_parallel(tmp_path):
+    # Enough rows for several CSV buffers and row groups, so both threads read (with a million rows,
+    # preserve_insertion_order = false misnumbers every row). The first load appends every row; the
+    # second skips unchanged rows, and its changed rows keep their own positions in the file.
     con = duckdb.connect(config={"threads": 2, "preserve_insertion_order": True})
     for schema in ("raw", "audit"):
         con.execute(f"create schema {schema}")
-    rows = 1_000_000
+    rows, changed = 1_000_000, (1, 400_000, 777_777)
     write(tmp_path / "e1" / "Opportunity.csv", OPP_HEADER + "".join(opp_row(i) for i in range(1, rows + 1)))
     load(con, tmp_path / "e1", "Opportunity", tmp_path)
     misnumbered = con.execute(
         "select count(*) from raw.opportunity where _row_number != cast(substr(Id, 4) as bigint)").fetchone()[0]
     assert misnumbered == 0
     assert con.execute("select count(distinct _row_number), max(_row_number) from raw.opportunity").fetchone() == (rows, rows)
-    write(tmp_path / "e2" / "Opportunity.csv", OPP_HEADER + opp_row(1) + opp_row(2, "Closed Won") + opp_row(7))
-    load(con, tmp_path / "e2", "Opportunity", tmp_path)
-    assert con.execute("select _row_number from raw.opportunity where _export_id = 'e2'").fetchall() == [(2,)]
+    write(tmp_path / "e2" / "Opportunity.csv", OPP_HEADER + "".join(
+        opp_row(i, "Closed Won" if i in changed else "Prospecting") for i in range(1, rows + 1)))
+    assert load(con, tmp_path / "e2", "Opportunity", tmp_path)["rows_loaded"] == len(changed)
+    assert con.execute("select _row_number, StageName from raw.opportunity where _export_id = 'e2' order by 1").fetchall() == [
+        (i, "Closed Won") for i in changed]
 
 
 def test_rows_appended_apart_are_still_numbered_in_their_order(con):
