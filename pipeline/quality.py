@@ -695,12 +695,13 @@ def find_failures(con, run_id: str, rules: list[Rule], queries: dict[str, str]) 
             outcomes[rule.name] = {"error": None, "reused": True}
             continue
         query, watermark, one_load = queries[rule.name], None, False
-        if rule.record_key:
+        if rule.schema == "raw" or rule.record_key:
             source = _changes(rule)[0]
             if source not in loads:
                 loads[source] = con.execute(f"select max(_loaded_at), (min(_loaded_at) = max(_loaded_at)) "
                                             f"is not false from {source}").fetchone()
-            watermark, one_load = loads[source]
+            latest, one_load = loads[source]
+            watermark = latest if rule.record_key else None
         if one_load and rule.schema == "raw":  # every row is current: no window needed
             query = bind(rule.sql.replace(current_rows(load_contracts()[rule.object]), "{batch}"), rule.batch)
         if context is not None and signature is not None and previous is not None and previous[1] == context \
