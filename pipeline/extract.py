@@ -248,37 +248,35 @@ def load_object(
     columns = "{" + ", ".join(f"{_sql_str(h)}: 'varchar'" for h in header) + "}"
     rejects = f"rejects_{contract.table}"
     row_hash = "hash(" + ", ".join(quote(h) for h in sorted(header, key=str.lower)) + ")"
-    new_versions = "true"
-    if contract.primary_key and contract.primary_key.lower() in present and _has_rows(con, table):
-        pk = quote(header[[h.lower() for h in header].index(contract.primary_key.lower())])
-        # NOT IN builds its hash table on raw's one narrow column; a NOT EXISTS on (Id, hash) let DuckDB build
-        # it on the wide incoming rows and spill them, which filled the disk on the enterprise Task.csv. The
-        # hash covers every column, the Id among them; rows without an Id are always appended.
-        new_versions = (f"i.{pk} is null or nullif(trim(i.{pk}), '') is null "
-                        f"or i._row_hash not in (select _row_hash from {table} where _row_hash is not null)")
     read = f"""read_csv(?, header = true, delim = ',', quote = '"', escape = '"', columns = {columns},
                         auto_detect = false, strict_mode = true, max_line_size = {MAX_LINE_SIZE},
                         ignore_errors = true, store_rejects = true,
                         rejects_table = '{rejects}', rejects_scan = '{rejects}_scan')"""
-    if new_versions == "true":
-        # Every row is appended, in file order (preserve_insertion_order): their positions number them, and
-        # the read runs on every thread. row_number() over () runs it on one: twice the time on 2 cores.
-        con.execute(f"""insert into {table} by name
-            select *, ? as _export_id, ? as _source_file, ? as _loaded_at, {row_hash} as _row_hash from {read}""",
-                    [export_id, source, loaded_at, str(readable)])
-        _number_by_position(con, table, loaded_at)
-    else:
-        # Rows are skipped, so they are numbered in the read. (Numbering by position in a narrow table of
-        # every row's hash, then matching the new rows to it, costs a second read: no faster at 1/10 scale.
-        # The NOT IN join does not keep file order, so it cannot come before the numbering.)
+    if contract.primary_key and contract.primary_key.lower() in present and _has_rows(con, table):
+        pk = quote(header[[h.lower() for h in header].index(contract.primary_key.lower())])
+        # Unchanged rows are skipped, so rows are numbered in the read. (Numbering by position in a narrow
+        # table of every row's hash, then matching the new rows to it, costs a second read: no faster at
+        # 1/10 scale. The NOT IN join does not keep file order, so it cannot come before the numbering.)
+        # NOT IN builds its hash table on raw's one narrow column; a NOT EXISTS on (Id, hash) let DuckDB build
+        # it on the wide incoming rows and spill them, which filled the disk on the enterprise Task.csv. The
+        # hash covers every column, the Id among them; rows without an Id are always appended.
         con.execute(f"""insert into {table} by name
             select * from (
                 select *, ? as _export_id, ? as _source_file, row_number() over () as _row_number,
                        ? as _loaded_at, {row_hash} as _row_hash
                 from {read}
             ) as i
-            where {new_versions}""", [export_id, source, loaded_at, str(readable)])
-    rows = con.execute(f"select count(*) from {table} where _source_file = ? and _loaded_at = ?", [source, loaded_at]).fetchone()[0]
+            where i.{pk} is null or nullif(trim(i.{pk}), '') is null
+               or i._row_hash not in (select _row_hash from {table} where _row_hash is not null)""",
+                    [export_id, source, loaded_at, str(readable)])
+        rows = con.execute(f"select count(*) from {table} where _loaded_at = ?", [loaded_at]).fetchone()[0]
+    else:
+        # Every row is appended, in file order (preserve_insertion_order): their positions number them, and
+        # the read runs on every thread. row_number() over () runs it on one: twice the time on 2 cores.
+        con.execute(f"""insert into {table} by name
+            select *, ? as _export_id, ? as _source_file, ? as _loaded_at, {row_hash} as _row_hash from {read}""",
+                    [export_id, source, loaded_at, str(readable)])
+        rows = _number_by_position(con, table, loaded_at)
 
     # A header repeated mid-file (concatenated exports) parses as a data row.
     repeated = 0
@@ -334,8 +332,8 @@ def _has_rows(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     return con.execute(f"select exists (select 1 from {table})").fetchone()[0]
 
 
-def _number_by_position(con: duckdb.DuckDBPyConnection, table: str, loaded_at: datetime) -> None:
-    """Number one load's rows 1, 2, ... in the order they were appended, i.e. the file's."""
+def _number_by_position(con: duckdb.DuckDBPyConnection, table: str, loaded_at: datetime) -> int:
+    """Number one load's rows 1, 2, ... in the order they were appended, i.e. the file's; returns how many."""
     first, last, rows = con.execute(f"select min(rowid), max(rowid), count(*) from {table} where _loaded_at = ?",
                                     [loaded_at]).fetchone()
     if rows and last - first + 1 == rows:  # one contiguous append: the position is the number
@@ -345,6 +343,7 @@ def _number_by_position(con: duckdb.DuckDBPyConnection, table: str, loaded_at: d
             from (select rowid as position, row_number() over (order by rowid) as n from {table}
                   where _loaded_at = ?) as numbered
             where {table}.rowid = numbered.position""", [loaded_at])
+    return rows
 
 
 def _sql_str(value: str) -> str:
