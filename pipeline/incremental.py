@@ -42,20 +42,21 @@ def _ensure_state(con) -> None:
         built_at timestamp)""")
 
 
-def state_of(con, table: str) -> tuple | None:
-    """(version, watermark) of a table, None when it has no state yet."""
+def _state_row(con, table: str, columns: str) -> tuple | None:
     try:
-        return con.execute(f"select version, watermark from {STATE} where table_name = ?", [table]).fetchone()
+        return con.execute(f"select {columns} from {STATE} where table_name = ?", [table]).fetchone()
     except duckdb.CatalogException:  # no state table yet
         return None
+
+
+def state_of(con, table: str) -> tuple | None:
+    """(version, watermark) of a table, None when it has no state yet."""
+    return _state_row(con, table, "version, watermark")
 
 
 def built_from(con, table: str) -> tuple[str, dict] | None:
     """(SQL hash, {input table: version}) of a model's last build, None when unknown."""
-    try:
-        row = con.execute(f"select sql_hash, inputs from {STATE} where table_name = ?", [table]).fetchone()
-    except duckdb.CatalogException:  # no state table yet
-        return None
+    row = _state_row(con, table, "sql_hash, inputs")
     return (row[0], json.loads(row[1])) if row and None not in row else None
 
 
