@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from datetime import datetime
 
 import duckdb
 import pytest
@@ -182,6 +183,37 @@ def test_as_of_date_is_a_running_maximum_of_raw_timestamps(con, tmp_path):
     assert as_of() == "select date '2024-03-01'"
     con.execute("update raw.run_settings set as_of_date = date '2030-06-30'")
     assert as_of() == recomputed() == "select date '2030-06-30'"
+
+
+def test_newest_timestamp_parsing_few_values_equals_parsing_all(con):
+    """Texts that sort low but are newest (a leading blank, an unpadded month, ISO 8601
+    beside 'YYYY-MM-DD HH:MM:SS'), texts that sort high but are older or no date at all:
+    the bounded parse finds what parsing every value finds."""
+    import random
+
+    def texts(rng):
+        y, m, d, h = rng.choice([999, 2023, 2024, 2025]), rng.randint(1, 12), rng.randint(1, 28), rng.randint(0, 23)
+        return rng.choice([
+            f"{y:04d}-{m:02d}-{d:02d} {h:02d}:00:00", f"{y}-{m}-{d} {h}:0:0", f"{y:04d}-{m:02d}-{d:02d}T{h:02d}:00:00Z",
+            f"{y:04d}-{m:02d}-{d:02d}T{h:02d}:00:00.5Z", f"{y:04d}-{m:02d}-{d:02d}", f"  {y:04d}-{m:02d}-{d:02d} ",
+            f"{y:04d}-13-{d:02d} 00:00:00", "zz", "", "9999-99-99"])
+
+    con.execute("create table stamps (a varchar, b varchar, IsDeleted varchar)")
+    for seed in range(40):
+        rng = random.Random(seed)
+        con.execute("delete from stamps")
+        con.executemany("insert into stamps values (?, ?, ?)",
+                        [[texts(rng), texts(rng), rng.choice(["0", "1", ""])] for _ in range(rng.randint(1, 40))])
+        where = """not coalesce(sf_bool("IsDeleted"), false)"""
+        everything = con.execute(f"select greatest(max(sf_timestamp(a)), max(sf_timestamp(b))) from stamps "
+                                 f"where {where}").fetchone()[0]
+        assert quality.newest_timestamp(con, "stamps", ["a", "b"], where, []) == everything, seed
+    # the newest value sorts first as text: only the bounded second pass finds it
+    con.execute("delete from stamps")
+    con.execute("insert into stamps values ('2024-03-01 10:00:00', '2024-03-01T01:00:00Z', '0'), "
+                "(' 2024-03-05 00:00:00', '2024-3-4', '0'), ('2026-01-01 00:00:00', '', '1')")
+    assert quality.newest_timestamp(con, "stamps", ["a", "b"], """not coalesce(sf_bool("IsDeleted"), false)""",
+                                    []) == datetime(2024, 3, 5)
 
 
 def test_quarantine_holds_every_failing_row_with_reason_and_raw_values(con, tmp_path):
