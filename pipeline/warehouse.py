@@ -142,6 +142,7 @@ class Warehouse(dg.ConfigurableResource):
         """The run's connection to its work copy (made on first use)."""
         key = str(self.work_path)
         if key not in _OPEN:
+            preload_gx()  # every run validates
             self.work_path.parent.mkdir(parents=True, exist_ok=True)
             temp = self.published_path.parent / ".work" / "spill"
             _OPEN[key] = _RunWarehouse(
@@ -155,7 +156,6 @@ class Warehouse(dg.ConfigurableResource):
                     "preserve_insertion_order": True,
                 },
             )
-            preload_gx()  # every run validates; after the work copy, so both do not compete for the disk
         return _OPEN[key].con
 
     def publish(self) -> dict:
