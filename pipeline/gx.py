@@ -59,8 +59,6 @@ SAMPLE_SIZE = 10
 
 _lock = threading.Lock()
 _state: dict = {}
-_preload_lock = threading.Lock()
-_preloading = False
 
 
 class GXFixBroken(RuntimeError):
@@ -113,19 +111,6 @@ def _gx():
             context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
             _state.update(gx=gx, gxe=gxe, context=context, import_seconds=time.perf_counter() - started)
         return _state["gx"], _state["gxe"], _state["context"]
-
-
-def preload() -> None:
-    """Import GX on a background thread, once per process. A run calls this when it opens
-    its warehouse: the import (~5 s) then overlaps the extract, which leaves a core idle
-    while it reads a changed file on one thread, instead of delaying the first check
-    (`_gx` waits for it under `_lock`)."""
-    global _preloading
-    with _preload_lock:  # not `_lock`: the import holds that one
-        if _preloading:
-            return
-        _preloading = True
-    threading.Thread(target=_gx, name="gx-preload", daemon=True).start()
 
 
 def import_seconds() -> float | None:

@@ -23,7 +23,6 @@ import duckdb
 from pydantic import Field, PrivateAttr
 
 from pipeline import settings
-from pipeline.gx import preload as preload_gx
 from pipeline.gx import release as release_gx
 
 # Files are written in the v1.1+ storage format so DuckDB 1.1 and later (CLI, Python,
@@ -142,7 +141,6 @@ class Warehouse(dg.ConfigurableResource):
         """The run's connection to its work copy (made on first use)."""
         key = str(self.work_path)
         if key not in _OPEN:
-            preload_gx()  # every run validates
             self.work_path.parent.mkdir(parents=True, exist_ok=True)
             temp = self.published_path.parent / ".work" / "spill"
             _OPEN[key] = _RunWarehouse(
