@@ -29,18 +29,20 @@ columns:
   _export_id: "The export the chosen version was loaded from."
   _loaded_at: "When the chosen version was loaded into raw."
 */
-with source as (
-    select * from raw.lead
-),
-
-latest as (
+with latest as (
+    -- the newest version of each record: ranked on the row ids alone, then read whole (ranking whole
+    -- rows sorted and spilled every column: Task at enterprise scale took 257 s instead of 121 s)
     select *
-    from source
-    where sf_id("Id") is not null
-    qualify row_number() over (
-        partition by sf_id("Id")
-        order by sf_timestamp("SystemModstamp") desc nulls last, _loaded_at desc, _row_number desc
-    ) = 1
+    from raw.lead
+    where rowid in (
+        select rowid
+        from raw.lead
+        where sf_id("Id") is not null
+        qualify row_number() over (
+            partition by sf_id("Id")
+            order by sf_timestamp("SystemModstamp") desc nulls last, _loaded_at desc, _row_number desc
+        ) = 1
+    )
 ),
 
 final as (
