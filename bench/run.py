@@ -95,7 +95,8 @@ def worker_baseline(export: Path, db: Path, with_models: bool) -> dict:
         # no checks here: nothing is quarantined
         con.execute("create table audit.quarantine (" + ", ".join(f"{c} {t}" for c, t in QUARANTINE_COLUMNS.items()) + ")")
         models = load_models(external_tables=RAW_TABLES)
-        run_models(con, models)
+        result["model_seconds"] = {}
+        run_models(con, models, seconds=result["model_seconds"])
         result["models_seconds"] = time.perf_counter() - started - ingest
     con.close()
     result["seconds"] = time.perf_counter() - started
@@ -237,9 +238,30 @@ def bench_scale(scale: str, workdir: Path, resume: bool = False) -> dict:
         "checks_share": checks / nightly["seconds"],
         "nightly_delta": figures["delta"]["seconds"] / nightly["seconds"],
     }
+    figures["overhead_breakdown"] = overhead_breakdown(nightly, figures["baseline_sql"])
     figures["peak_rss_gib"] = max(figures[k]["peak_rss_bytes"] for k in ("nightly", "delta")) / GIB
     figures["success"] = nightly["success"] and figures["delta"]["success"]
     return figures
+
+
+def overhead_breakdown(nightly: dict, baseline: dict) -> dict[str, list[float]]:
+    """Where the nightly run's time goes, beside the baseline's time for the same part:
+    part -> [nightly seconds, baseline seconds]."""
+    def layer(step: str) -> str:
+        prefix = step.split("__")[0]
+        if "check" in step or prefix == "audit":
+            return "checks"
+        return "extract" if prefix == "raw" else prefix
+
+    parts: dict[str, list[float]] = {}
+    for step, seconds in nightly["steps"].items():
+        parts.setdefault(layer(step), [0.0, 0.0])[0] += seconds
+    parts.setdefault("extract", [0.0, 0.0])[1] = baseline["ingest_seconds"]
+    for table, seconds in baseline.get("model_seconds", {}).items():
+        parts.setdefault(table.split(".")[0], [0.0, 0.0])[1] += seconds
+    parts["outside steps"] = [nightly["seconds"] - sum(nightly["steps"].values()),
+                              baseline["seconds"] - baseline["ingest_seconds"] - baseline["models_seconds"]]
+    return parts
 
 
 def print_report(all_figures: list[dict]) -> None:
@@ -251,6 +273,10 @@ def print_report(all_figures: list[dict]) -> None:
         print(f"{f['scale']:<12}{f['export_bytes'] / GIB:>8.2f}GB{f['nightly']['seconds']:>11.1f}"
               f"{f['baseline_sql']['seconds']:>11.1f}{r['orchestration_overhead']:>10.2f}{r['ingest']:>8.2f}"
               f"{r['checks_share']:>8.2f}{r['nightly_delta']:>8.2f}{f['peak_rss_gib']:>9.2f}")
+    for f in all_figures:
+        print(f"\n{f['scale']}: where the nightly run's time goes (s), beside DuckDB alone")
+        for part, (pipeline, alone) in sorted(f["overhead_breakdown"].items(), key=lambda kv: kv[1][1] - kv[1][0]):
+            print(f"  {part:<15}{pipeline:>9.1f}{alone:>9.1f}{pipeline - alone:>+9.1f}")
     print("\ngoals: " + "; ".join(f"{k} ({what}) <= {goal}" for k, (what, goal) in GOALS.items())
           + "; peak RSS <= 2 GiB")
     for f in all_figures:

@@ -8,6 +8,7 @@ it reads, found by parsing it with sqlglot; nothing keeps a hand-written list.
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -119,9 +120,9 @@ def load_models(sql_dir: Path = SQL_DIR, external_tables: frozenset[tuple[str, s
     return models
 
 
-def run_models(con, models, only_schemas: tuple[str, ...] | None = None) -> None:
+def run_models(con, models, only_schemas: tuple[str, ...] | None = None, seconds: dict | None = None) -> None:
     """Build models in dependency order in one connection (tests and the benchmark's
-    no-orchestrator baseline)."""
+    no-orchestrator baseline, which passes `seconds` to get each model's time)."""
     done: set[tuple[str, str]] = set()
     pending = [m for m in models if only_schemas is None or m.schema in only_schemas]
     produced = {(m.schema, m.name) for m in pending}
@@ -130,6 +131,9 @@ def run_models(con, models, only_schemas: tuple[str, ...] | None = None) -> None
         if not ready:
             raise ModelError(f"dependency cycle among {[m.table for m in pending]}")
         for model in ready:
+            started = time.perf_counter()
             con.execute(model.create_statement())
+            if seconds is not None:
+                seconds[model.table] = time.perf_counter() - started
             done.add((model.schema, model.name))
         pending = [m for m in pending if m not in ready]
