@@ -52,7 +52,7 @@ def worker_baseline(export: Path, db: Path, with_models: bool) -> dict:
     from pipeline.contracts import load_contracts
     from pipeline.extract import LOAD_COLUMNS, find_object_file, quote, read_header, scan_file, utf8_copy
     from pipeline.resources import KpiSettings
-    from pipeline.warehouse import MACROS, SCHEMAS, STORAGE_VERSION, Warehouse
+    from pipeline.warehouse import MACROS, SCHEMAS, Warehouse
     from assets.quarantine import COLUMNS as QUARANTINE_COLUMNS
     from assets.run_settings import write_settings
     from pipeline.definitions import RAW_TABLES
@@ -60,9 +60,7 @@ def worker_baseline(export: Path, db: Path, with_models: bool) -> dict:
 
     # The same DuckDB settings as the pipeline's Warehouse resource, so only orchestration differs.
     settings = Warehouse()
-    con = duckdb.connect(str(db), config={"storage_compatibility_version": STORAGE_VERSION,
-                                          "memory_limit": settings.memory_limit, "threads": settings.threads,
-                                          "temp_directory": str(db.parent / "spill")})
+    con = duckdb.connect(str(db), config=settings.duckdb_config(db.parent / "spill"))
     for schema in SCHEMAS:
         con.execute(f"create schema if not exists {schema}")
     con.execute(MACROS)
