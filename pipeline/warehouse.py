@@ -154,9 +154,9 @@ class Warehouse(dg.ConfigurableResource):
             "storage_compatibility_version": STORAGE_VERSION,
             "preserve_insertion_order": True,
             # A run checkpoints once, when it publishes. At DuckDB's default (a 16 MiB write-ahead
-            # log) the build state and check results written between models set off one
-            # mid-run checkpoint, which took 27 s at enterprise scale; the publish's own
-            # checkpoint then took 6 s longer. A failed run's work copy is discarded, log and all.
+            # log) the build state and check results written between models set off a mid-run
+            # checkpoint that took 27 s at enterprise scale; without it the publish's checkpoint
+            # took 6 s longer, 21 s saved. A failed run's work copy is discarded, log and all.
             "checkpoint_threshold": "1GB",
         }
 
