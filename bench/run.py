@@ -227,34 +227,37 @@ def bench_scale(scale: str, workdir: Path, resume: bool = False) -> dict:
     print(f"[{scale}] delta: {result['seconds']:.1f} s", flush=True)
 
     nightly = figures["nightly"]
-    steps = nightly["steps"]
-    extract = sum(v for k, v in steps.items() if k.startswith("raw__") and k != "raw__run_settings")
-    checks = sum(v for k, v in steps.items() if "check" in k or k.startswith("audit__"))
+    figures["overhead_breakdown"] = parts = overhead_breakdown(nightly, figures["baseline_sql"])
+    extract, checks = parts["extract"][0], parts["checks"][0]
     figures["ratios"] = {
         "orchestration_overhead": nightly["seconds"] / figures["baseline_sql"]["seconds"],
         "ingest": extract / figures["baseline_ingest"]["seconds"],
         "checks_share": checks / nightly["seconds"],
         "nightly_delta": figures["delta"]["seconds"] / nightly["seconds"],
     }
-    figures["overhead_breakdown"] = overhead_breakdown(nightly, figures["baseline_sql"])
     figures["peak_rss_gib"] = max(figures[k]["peak_rss_bytes"] for k in ("nightly", "delta")) / GIB
     figures["success"] = nightly["success"] and figures["delta"]["success"]
     return figures
 
 
+def step_part(step: str) -> str:
+    """The part of the nightly run a step belongs to: checks (with the quarantine), extract
+    (the export's files), run settings, or its layer (staging, core, kpi, marts, ...)."""
+    prefix = step.split("__")[0]
+    if "check" in step or prefix == "audit":
+        return "checks"
+    if step == "raw__run_settings":
+        return "run settings"
+    return "extract" if prefix == "raw" else prefix
+
+
 def overhead_breakdown(nightly: dict, baseline: dict) -> dict[str, list[float]]:
     """Where the nightly run's time goes, beside the baseline's time for the same part:
     part -> [nightly seconds, baseline seconds]."""
-    def layer(step: str) -> str:
-        prefix = step.split("__")[0]
-        if "check" in step or prefix == "audit":
-            return "checks"
-        return "extract" if prefix == "raw" else prefix
-
-    parts: dict[str, list[float]] = {}
+    parts: dict[str, list[float]] = {"extract": [0.0, 0.0], "checks": [0.0, 0.0]}
     for step, seconds in nightly["steps"].items():
-        parts.setdefault(layer(step), [0.0, 0.0])[0] += seconds
-    parts.setdefault("extract", [0.0, 0.0])[1] = baseline["ingest_seconds"]
+        parts.setdefault(step_part(step), [0.0, 0.0])[0] += seconds
+    parts["extract"][1] = baseline["ingest_seconds"]
     for table, seconds in baseline.get("model_seconds", {}).items():
         parts.setdefault(table.split(".")[0], [0.0, 0.0])[1] += seconds
     parts["outside steps"] = [nightly["seconds"] - sum(nightly["steps"].values()),
