@@ -33,8 +33,11 @@ SCHEMAS = ("raw", "staging", "core", "kpi", "marts", "audit")
 
 # Salesforce value parsing shared by every staging model and check. sf_id gives every id
 # in its 18-character form: reports, URLs and hand-kept files (HR, targets) often carry
-# the case-sensitive 15-character one, which must still join. Stored in the
-# warehouse (not temp) so other connections (checks, readers) can use them too.
+# the case-sensitive 15-character one, which must still join. Its first branch is the
+# common case, an id already in its 18-character form: 18 bytes, printable ASCII at both
+# ends (so trim, which strips Unicode blanks, would leave it as it is); trimming every
+# value instead took 2.5x (select) to 4x (filter) as long on the enterprise Task Ids.
+# Stored in the warehouse (not temp) so other connections (checks, readers) can use them.
 MACROS = r"""
 create or replace macro sf_text(v) as nullif(v, '');
 create or replace macro sf_id_checksum(v, chunk) as substr('ABCDEFGHIJKLMNOPQRSTUVWXYZ012345', 1
@@ -47,7 +50,9 @@ create or replace macro sf_id18(v) as
     case when length(v) = 15 and regexp_full_match(v, '[0-9A-Za-z]{15}')
          then v || sf_id_checksum(v, 0) || sf_id_checksum(v, 1) || sf_id_checksum(v, 2) else v end;
 create or replace macro sf_id(v) as
-    case when trim(v) in ('', '000000000000000AAA', '000000000000000') then null else sf_id18(trim(v)) end;
+    case when strlen(v) = 18 and ascii(v) between 33 and 126 and ascii(right(v, 1)) between 33 and 126
+              and v <> '000000000000000AAA' then v
+         when trim(v) in ('', '000000000000000AAA', '000000000000000') then null else sf_id18(trim(v)) end;
 create or replace macro sf_bool(v) as
     case lower(trim(v)) when '1' then true when 'true' then true
                         when '0' then false when 'false' then false end;

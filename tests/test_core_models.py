@@ -376,6 +376,30 @@ def test_sf_id_gives_the_18_character_form():
         "001A0000006Vm9rIAC", "001A0000006Vm9rIAC", None, "E1-xxxxxxxxxxxx")
 
 
+def test_sf_id_shortcut_for_18_character_ids_changes_no_result():
+    """sf_id returns an 18-byte id with printable ASCII ends as it is, without trimming:
+    on every value below it must equal the trim-everything definition (blanks, Unicode
+    spaces that trim strips, multibyte characters, the empty ids, 15-character ids)."""
+    import itertools
+
+    import duckdb
+
+    from pipeline.warehouse import MACROS
+
+    con = duckdb.connect()
+    con.execute(MACROS)
+    con.execute("create macro trimmed_sf_id(v) as case when trim(v) in ('', '000000000000000AAA', "
+                "'000000000000000') then null else sf_id18(trim(v)) end")
+    ends = ["", " ", "  ", "\u00a0", "\u3000", "\t", "é", "x"]
+    cores = ["001A0000006Vm9rIAC", "001A0000006Vm9r", "000000000000000AAA", "000000000000000", "",
+             "001A0000006Vm9rIA", "0Ω1A0000006Vm9", "001A0000006Vm9rIAé", "001a0000006vm9rIAC"]
+    values = [a + c + b for a, c, b in itertools.product(ends, cores, ends)] + [None]
+    assert sum(len(v.encode()) == 18 for v in values if v) > 10       # the shortcut's length is hit often
+    mismatched = con.execute("select list(v) from (select unnest(?) as v) "
+                             "where sf_id(v) is distinct from trimmed_sf_id(v)", [values]).fetchone()[0]
+    assert mismatched is None
+
+
 def test_staging_plain_files_keep_only_the_latest_load(con):
     hr = rows(con, "select * from staging.stg_hr_employee order by employee_id")
     assert [r["employee_id"] for r in hr] == ["E1", "E5", "E9"]
