@@ -311,18 +311,22 @@ def _field_rule(contract: Contract, f: Field, check: Check) -> Rule:
         # The referenced side is read from raw (every loaded export, rows not marked
         # deleted), not staging: a check reading stg_B would wait for stg_B's blocking
         # checks, so one object's failing rule would stop other objects' checks.
+        # The known values are one uncorrelated list (NULLs left out, so NOT IN is a plain anti-join):
+        # a correlated NOT EXISTS made DuckDB copy every checked row first, 4.0 s against 0.4 s for
+        # Task.OwnerId at enterprise scale (measured).
         target_table = f"raw.{target.table}"
-        alive = """ and not coalesce(sf_bool(r."IsDeleted"), false)""" if target.field("IsDeleted") else ""
+        alive = """ where not coalesce(sf_bool(r."IsDeleted"), false)""" if target.field("IsDeleted") else ""
         fields = check.args.get("field")
         fields = [fields] if isinstance(fields, str) else list(fields or [])
         if fields:
-            match = " or ".join(f"upper(trim(r.{_q(n)})) = upper(trim(t.{column}))" for n in fields)
+            value_of, keys = f"upper(trim(t.{column}))", [f"upper(trim(r.{_q(n)}))" for n in fields]
             what = f"{target_name} {'/'.join(fields)}"
         else:
-            match = f"sf_id(r.{_q(target.primary_key)}) = t.{column}"
+            value_of, keys = f"t.{column}", [f"sf_id(r.{_q(target.primary_key)})"]
             what = target_name
+        known = " union all ".join(f"select {k} as k from {target_table} as r{alive}" for k in keys)
         where = (f"t.{column} is not null and exists (select 1 from {target_table})"
-                 f" and not exists (select 1 from {target_table} as r where ({match}){alive})")
+                 f" and {value_of} not in (select k from ({known}) where k is not null)")
         detail = f"{_s(f.name + ' = ')} || '''' || {value} || '''' || {_s(' matches no ' + what + ' in the export')}"
         return Rule(**base, **stg, sql=_staging_select(contract, detail, where),
                     summary=f"{label} references {what}",
