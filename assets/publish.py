@@ -27,6 +27,8 @@ def publish_asset(upstream: list[dg.AssetKey]) -> dg.AssetsDefinition:
             "path": dg.MetadataValue.path(outcome["path"]),
             "bytes": dg.MetadataValue.int(outcome["bytes"]),
             "tables": dg.MetadataValue.md("\n".join(f"- `{s}`: {n} tables" for s, n in tables)),
+            "checkpoint_seconds": dg.MetadataValue.float(round(outcome["checkpoint_seconds"], 2)),
+            "close_and_fsync_seconds": dg.MetadataValue.float(round(outcome["close_and_fsync_seconds"], 2)),
         })
 
     return _publish
