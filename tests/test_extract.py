@@ -216,12 +216,18 @@ def test_empty_file_of_optional_object_loads_nothing_with_a_note(con, tmp_path):
     assert outcome["status"] == "empty file" and "Task.csv is empty" in outcome["note"]
 
 
+RICH_HEADER = OPP_HEADER.rstrip("\n") + ',"Description","NextStep","Note__c"\n'
+# Rich text fields hold up to 131,072 characters; a record may carry several (here ~0.46 MB of UTF-8).
+FULL_RICH_TEXT = ("Señal " * 21846)[:131072]
+
+
+def rich_row(i: int, text: str = "") -> str:
+    """An opportunity row under RICH_HEADER, its three rich text fields holding `text`."""
+    return opp_row(i).rstrip("\n") + "".join(f',"{text}"' for _ in range(3)) + "\n"
+
+
 def test_a_record_with_several_full_rich_text_fields_loads(con, tmp_path):
-    # Rich text fields hold up to 131,072 characters; a record may carry several (here ~0.46 MB of UTF-8).
-    long_text = ("Señal " * 21846)[:131072]
-    header = OPP_HEADER.rstrip("\n") + ',"Description","NextStep","Note__c"\n'
-    row = opp_row(1).rstrip("\n") + "".join(f',"{long_text}"' for _ in range(3)) + "\n"
-    write(tmp_path / "e" / "Opportunity.csv", header + row + opp_row(2).rstrip("\n") + ',"","",""\n')
+    write(tmp_path / "e" / "Opportunity.csv", RICH_HEADER + rich_row(1, FULL_RICH_TEXT) + rich_row(2))
     assert load(con, tmp_path / "e", "Opportunity", tmp_path)["rows_loaded"] == 2
     assert con.execute("select length(Description) from raw.opportunity where _row_number = 1").fetchone()[0] == 131072
 
@@ -231,19 +237,15 @@ def test_a_long_record_across_the_csv_reader_buffers_loads(con, tmp_path):
     # across the first buffer boundary must still load whole, numbered in file order.
     from pipeline.extract import CSV_BUFFER_SIZE
 
-    long_text = ("Señal " * 21846)[:131072]
-    header = OPP_HEADER.rstrip("\n") + ',"Description","NextStep","Note__c"\n'
-    short = [opp_row(i).rstrip("\n") + ',"","",""\n' for i in range(1, 400_000)]
-    before, size = [], len(header)
-    for row in short:  # ordinary rows up to just before the boundary
-        if size + len(row) > CSV_BUFFER_SIZE - 200_000:
-            break
-        before.append(row)
-        size += len(row)
-    n = len(before) + 1
-    long_row = opp_row(n).rstrip("\n") + "".join(f',"{long_text}"' for _ in range(3)) + "\n"
-    after = [opp_row(i).rstrip("\n") + ',"","",""\n' for i in range(n + 1, n + 2001)]
-    write(tmp_path / "e" / "Opportunity.csv", header + "".join(before) + long_row + "".join(after))
+    rows = [RICH_HEADER]
+    size = len(RICH_HEADER)
+    while size < CSV_BUFFER_SIZE - 200_000:  # ASCII rows up to just before the boundary
+        rows.append(rich_row(len(rows)))
+        size += len(rows[-1])
+    before, n = "".join(rows), len(rows)
+    long_row = rich_row(n, FULL_RICH_TEXT)
+    after = "".join(rich_row(i) for i in range(n + 1, n + 2001))
+    write(tmp_path / "e" / "Opportunity.csv", before + long_row + after)
     assert size < CSV_BUFFER_SIZE < size + len(long_row.encode())   # the record spans the boundary
     assert load(con, tmp_path / "e", "Opportunity", tmp_path)["rows_loaded"] == n + 2000
     assert con.execute("select Id, length(Description) from raw.opportunity where _row_number = ?",
