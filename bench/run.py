@@ -101,11 +101,38 @@ def worker_baseline(export: Path, db: Path, with_models: bool) -> dict:
     return result
 
 
+class RssSampler:
+    """This process's resident memory every quarter second, so the peak can be placed in
+    the step that ran at the time (ru_maxrss gives only its size)."""
+
+    def __init__(self):
+        import threading
+
+        self.peak, self.peak_at, self._stop = 0, 0.0, threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self):
+        page = os.sysconf("SC_PAGE_SIZE")
+        while not self._stop.wait(0.25):
+            rss = int(Path("/proc/self/statm").read_text().split()[1]) * page
+            if rss > self.peak:
+                self.peak, self.peak_at = rss, time.time()
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
 def worker_nightly(export: Path) -> dict:
     import dagster as dg
 
     from pipeline.definitions import defs
 
+    sampler = RssSampler().__enter__()
     started = time.perf_counter()
     # As `pipeline run` does: runs recorded in DAGSTER_HOME (sqlite); --ephemeral-instance keeps them in memory.
     instance = dg.DagsterInstance.ephemeral() if os.environ.get("BENCH_EPHEMERAL") else dg.DagsterInstance.get()
@@ -118,16 +145,32 @@ def worker_nightly(export: Path) -> dict:
             })
         seconds = time.perf_counter() - started
         stats = instance.get_run_step_stats(result.run_id)
+    sampler.__exit__()
     steps = {s.step_key: (s.end_time or 0) - (s.start_time or 0) for s in stats}
     failed = [s.step_key for s in stats if s.status and s.status.value != "SUCCESS"]
-    return {"seconds": seconds, "success": result.success, "failed_steps": failed, "steps": steps}
+    peak_step = next((s.step_key for s in stats if (s.start_time or 0) <= sampler.peak_at <= (s.end_time or 0)),
+                     "between steps")
+    return {"seconds": seconds, "success": result.success, "failed_steps": failed, "steps": steps,
+            "peak_rss_step": peak_step, "sampled_peak_rss_bytes": sampler.peak}
 
 
 # --- the driver ----------------------------------------------------------------------
 
 
+def warm_page_cache(export: Path) -> None:
+    """Read every file of the export once, so each measured run starts with its input in
+    the OS page cache: how much of a 14 GB export a run found cached varied between runs
+    (the bare load took 247 to 284 s in one week), and that noise went into the ratios."""
+    for path in sorted(p for p in export.rglob("*") if p.is_file()):
+        with open(path, "rb") as f:
+            while f.read(64 << 20):
+                pass
+
+
 def run_worker(args: list[str], env: dict) -> tuple[dict, float]:
-    """Run a worker in a child process; return its JSON and its own peak RSS (bytes)."""
+    """Run a worker in a child process, its export read into the page cache first;
+    return its JSON and its own peak RSS (bytes)."""
+    warm_page_cache(Path(args[1]))
     out = Path(env["BENCH_OUT"])
     process = subprocess.Popen([sys.executable, __file__, *args], env=env)
     _, status, usage = os.wait4(process.pid, 0)
@@ -211,7 +254,7 @@ def bench_scale(scale: str, workdir: Path, resume: bool = False) -> dict:
         result, rss = run_worker(args, env)
         figures[name] = {**result, "peak_rss_bytes": rss, "measured_at": datetime.now(timezone.utc).isoformat()}
         done.write_text(json.dumps(figures[name]))
-        print(f"[{scale}] {name}: {result['seconds']:.1f} s, peak RSS {rss / GIB:.2f} GiB", flush=True)
+        print(f"[{scale}] {name}: {result['seconds']:.1f} s, peak RSS {rss / GIB:.2f} GiB{peak_step(result)}", flush=True)
         if name.startswith("baseline"):  # timing references only: free the disk for the runs that follow
             for leftover in (runs / name).glob("*"):
                 if leftover.name not in ("figures.json", "result.json", "dagster_home"):
@@ -224,7 +267,7 @@ def bench_scale(scale: str, workdir: Path, resume: bool = False) -> dict:
                     ignore=shutil.ignore_patterns(".work", ".build.lock"))
     result, rss = run_worker(["_nightly", str(export_b)], env)
     figures["delta"] = {**result, "peak_rss_bytes": rss}
-    print(f"[{scale}] delta: {result['seconds']:.1f} s", flush=True)
+    print(f"[{scale}] delta: {result['seconds']:.1f} s, peak RSS {rss / GIB:.2f} GiB{peak_step(result)}", flush=True)
 
     nightly = figures["nightly"]
     figures["overhead_breakdown"] = parts = overhead_breakdown(nightly, figures["baseline_sql"])
@@ -238,6 +281,10 @@ def bench_scale(scale: str, workdir: Path, resume: bool = False) -> dict:
     figures["peak_rss_gib"] = max(figures[k]["peak_rss_bytes"] for k in ("nightly", "delta")) / GIB
     figures["success"] = nightly["success"] and figures["delta"]["success"]
     return figures
+
+
+def peak_step(result: dict) -> str:
+    return f" (during {result['peak_rss_step']})" if "peak_rss_step" in result else ""
 
 
 def step_part(step: str) -> str:

@@ -24,6 +24,10 @@ def test_benchmark_smoke_run_reports_every_ratio(tmp_path, home):
         assert figures["ratios"][ratio] > 0, ratio
     assert figures["ratios"]["checks_share"] < 1
     assert figures["nightly"]["peak_rss_bytes"] > 0
+    # the peak is placed in a step of the run (or between two)
+    nightly = figures["nightly"]
+    assert 0 < nightly["sampled_peak_rss_bytes"] <= nightly["peak_rss_bytes"] * 1.01
+    assert nightly["peak_rss_step"] in [*nightly["steps"], "between steps"]
     # the delta export really holds one more day of activity
     tasks_a = (tmp_path / "work" / "export-tiny" / "a" / "Task.csv").read_bytes().count(b"\n")
     tasks_b = (tmp_path / "work" / "export-tiny" / "b" / "Task.csv").read_bytes().count(b"\n")
