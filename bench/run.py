@@ -27,6 +27,7 @@ import platform
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -106,8 +107,6 @@ class RssSampler:
     the step that ran at the time (ru_maxrss gives only its size)."""
 
     def __init__(self):
-        import threading
-
         self.peak, self.peak_at, self._stop = 0, 0.0, threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
@@ -132,11 +131,10 @@ def worker_nightly(export: Path) -> dict:
 
     from pipeline.definitions import defs
 
-    sampler = RssSampler().__enter__()
     started = time.perf_counter()
     # As `pipeline run` does: runs recorded in DAGSTER_HOME (sqlite); --ephemeral-instance keeps them in memory.
     instance = dg.DagsterInstance.ephemeral() if os.environ.get("BENCH_EPHEMERAL") else dg.DagsterInstance.get()
-    with instance:
+    with instance, RssSampler() as sampler:
         result = defs.resolve_job_def("nightly").execute_in_process(
             instance=instance, raise_on_error=False,
             run_config={
@@ -145,7 +143,6 @@ def worker_nightly(export: Path) -> dict:
             })
         seconds = time.perf_counter() - started
         stats = instance.get_run_step_stats(result.run_id)
-    sampler.__exit__()
     steps = {s.step_key: (s.end_time or 0) - (s.start_time or 0) for s in stats}
     failed = [s.step_key for s in stats if s.status and s.status.value != "SUCCESS"]
     peak_step = next((s.step_key for s in stats if (s.start_time or 0) <= sampler.peak_at <= (s.end_time or 0)),
@@ -159,8 +156,7 @@ def worker_nightly(export: Path) -> dict:
 
 def warm_page_cache(export: Path) -> None:
     """Read every file of the export once, so each measured run starts with its input in
-    the OS page cache: how much of a 14 GB export a run found cached varied between runs
-    (the bare load took 247 to 284 s in one week), and that noise went into the ratios."""
+    the OS page cache, not with whatever part of a 14 GB export the run before it left there."""
     for path in sorted(p for p in export.rglob("*") if p.is_file()):
         with open(path, "rb") as f:
             while f.read(64 << 20):
