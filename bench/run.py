@@ -5,7 +5,8 @@
     .venv/bin/python bench/run.py --scale tiny         # smoke run (the test suite does this)
 
 For each scale it generates (or reuses) a demo export, then runs, each in its own
-process so peak RSS is that process's own:
+process so peak RSS is that process's own, and each after reading its export into the
+page cache:
 
 - baseline_ingest: bare `CREATE TABLE AS SELECT * FROM read_csv(...)` of every file
 - baseline_sql: the same load plus every SQL model, in one DuckDB connection, no
