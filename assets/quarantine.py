@@ -38,12 +38,14 @@ import dagster as dg
 
 from pipeline import layout, quality
 from pipeline.contracts import load_contracts
-from pipeline.incremental import set_version
+from pipeline.incremental import log_changes, set_version, version_of
 from pipeline.quality import Rule
 from pipeline.sql_models import SqlModel
 from pipeline.warehouse import Warehouse
 
 KEY = layout.asset_key("audit", "quarantine")
+# What a row says about a record: what the facts leave out, and what the quarantine's version hashes.
+JUDGED = "object, record_id, rule, severity"
 
 COLUMNS = {
     "object": "varchar", "record_id": "varchar", "rule": "varchar", "severity": "varchar", "reason": "varchar",
@@ -84,6 +86,9 @@ def write_quarantine(con, rules: list[Rule], run_id: str = "adhoc") -> dict:
     checks put them; a rule the checks did not evaluate this run (a run without them)
     is evaluated here, the same way."""
     con.execute("create schema if not exists audit")
+    previous = version_of(con, "audit.quarantine") if quality.table_exists(con, "audit", "quarantine") else None
+    if previous is not None:
+        con.execute(f"create or replace temp table _previous_quarantine as select {JUDGED} from audit.quarantine")
     con.execute("create or replace table audit.quarantine ("
                 + ", ".join(f"{c} {t}" for c, t in COLUMNS.items()) + ")")
     notes = quality.skip_notes(con, rules)
@@ -108,9 +113,16 @@ def write_quarantine(con, rules: list[Rule], run_id: str = "adhoc") -> dict:
         from audit.quarantine group by all order by severity, object, rule""").fetchall()
     # Its version is its content (what the core facts leave out), so an unchanged
     # quarantine does not make them rebuild.
-    content = con.execute("select count(*), bit_xor(hash(object, record_id, rule, severity)) "
-                          "from audit.quarantine").fetchone()
-    set_version(con, "audit.quarantine", f"content:{content[0]}:{content[1]}")
+    content = con.execute(f"select count(*), bit_xor(hash({JUDGED})) from audit.quarantine").fetchone()
+    version = f"content:{content[0]}:{content[1]}"
+    set_version(con, "audit.quarantine", version)
+    # The records whose verdict changed, so the facts that leave error rows out merge just those.
+    if previous is not None:
+        log_changes(con, "audit.quarantine", previous, version, f"""select record_id from (
+            (select {JUDGED} from _previous_quarantine except select {JUDGED} from audit.quarantine)
+            union all
+            (select {JUDGED} from audit.quarantine except select {JUDGED} from _previous_quarantine))""")
+        con.execute("drop table _previous_quarantine")
     return {"counts": counts, "skipped": notes}
 
 

@@ -12,7 +12,17 @@ tables it read and the hash of its SQL; the next run then
   its watermark) are deleted from the staging table and re-derived by the model's
   own SQL, run over every raw version of those records only. The model's SQL is the
   one source of truth; only its `raw.<object>` is swapped for those records' rows;
+* merges it, for a model whose header declares `incremental: {unique_key,
+  keyed_inputs}` (each of its rows derives only from the rows with the same key in
+  those inputs, the rest of what it reads being unchanged): the keys those inputs
+  changed since its last build (their entries in `audit.changed_keys`) are deleted
+  from the table and re-derived by its SQL, with each keyed staging input swapped for
+  its rows of those keys;
 * rebuilds it otherwise (new SQL, a changed input, no state, a missing table).
+
+Every merge, and the quarantine, log the keys they changed in `audit.changed_keys`,
+from the table's previous version to its new one; a merge above uses a log only when
+it starts at the version the model last read, so a missed run means a rebuild.
 
 A full rebuild and a merge give the same table (tests/test_incremental.py builds
 both and compares them), so the nightly run pays for one day of change, not for the
@@ -33,6 +43,7 @@ from pipeline.quality import raw_key, staging_key, table_exists
 from pipeline.sql_models import SqlModel
 
 STATE = "audit.build_state"
+CHANGES = "audit.changed_keys"
 
 
 def _ensure_state(con) -> None:
@@ -40,6 +51,22 @@ def _ensure_state(con) -> None:
     con.execute(f"""create table if not exists {STATE} (
         table_name varchar, version varchar, sql_hash varchar, inputs varchar, watermark timestamp,
         built_at timestamp)""")
+    con.execute(f"""create table if not exists {CHANGES} (
+        table_name varchar, from_version varchar, to_version varchar, key varchar)""")
+
+
+def log_changes(con, table: str, from_version: str | None, to_version: str, keys_sql: str | None,
+                params: list | None = None) -> None:
+    """Replace `table`'s change log: the keys (first column of `keys_sql`) whose rows
+    differ between its versions `from_version` and `to_version`. No query (a rebuild)
+    leaves no log, so nothing above can merge from it; an unchanged version keeps the last one."""
+    if from_version == to_version:
+        return
+    _ensure_state(con)
+    con.execute(f"delete from {CHANGES} where table_name = ?", [table])
+    if keys_sql is not None and from_version is not None:
+        con.execute(f"insert into {CHANGES} select distinct ?, ?, ?, cast(k.key as varchar) from ({keys_sql}) as k(key)",
+                    [table, from_version, to_version, *(params or [])])
 
 
 def _state_row(con, table: str, columns: str) -> tuple | None:
@@ -87,30 +114,95 @@ def _sql_hash(model: SqlModel) -> str:
     return hashlib.sha1(model.select.encode()).hexdigest()
 
 
+def _contract_of(table: str):
+    return next((c for c in load_contracts().values() if c.table == table), None)
+
+
 def _merge_key(model: SqlModel) -> tuple[str, str, str] | None:
     """(raw table, raw key expression, staging key column) for a staging model of a
     Salesforce object (one raw input, an Id), else None."""
     if model.schema != "staging" or model.materialized == "view" or len(model.reads) != 1:
         return None
     (schema, table), = model.reads
-    contract = next((c for c in load_contracts().values() if c.table == table), None)
+    contract = _contract_of(table)
     if schema != "raw" or contract is None or not contract.primary_key or model.name != f"stg_{table}":
         return None
     return f"raw.{table}", raw_key(contract), staging_key(contract)
+
+
+def _staging_key_column(table: str) -> str | None:
+    """The record key of staging.stg_<object> for an object with an Id, else None."""
+    schema, name = table.split(".")
+    contract = _contract_of(name.removeprefix("stg_")) if schema == "staging" else None
+    return staging_key(contract) if contract is not None and contract.primary_key else None
+
+
+def _keyed_change_logs(con, model: SqlModel, last_inputs: dict, inputs: dict) -> list[tuple] | None:
+    """The change logs a keyed merge of `model` would apply, or None when it must be
+    rebuilt: an input outside its keyed inputs changed, or a keyed input changed with
+    no log from the version the model last read to the current one."""
+    keyed = set(model.meta["incremental"].get("keyed_inputs", []))
+    logs = []
+    for table, version in inputs.items():
+        before = last_inputs.get(table)
+        if before == version:
+            continue
+        logged = con.execute(f"select exists (select 1 from {CHANGES} where table_name = ? and from_version = ? "
+                             "and to_version = ?)", [table, before, version]).fetchone()[0]
+        if table not in keyed or not logged:
+            return None
+        logs.append((table, before, version))
+    return logs
+
+
+def _merge_keyed(con, model: SqlModel, logs: list[tuple]) -> tuple[int, int]:
+    """Re-derive the rows of the keys the logs name; returns (keys, rows deleted or inserted)."""
+    incremental = model.meta["incremental"]
+    key = incremental["unique_key"]
+    con.execute("create or replace temp table _changed_keys (key varchar)")
+    for table, before, version in logs:
+        con.execute(f"insert into _changed_keys select key from {CHANGES} "
+                    "where table_name = ? and from_version = ? and to_version = ?", [table, before, version])
+    replaced = {}
+    for table in incremental.get("keyed_inputs", []):
+        column = _staging_key_column(table)
+        if column is not None and tuple(table.split(".")) in model.reads:
+            temp = f"_keyed_{table.replace('.', '_')}"
+            con.execute(f"create or replace temp table {temp} as select * from {table} "
+                        f"where {column} in (select key from _changed_keys)")
+            replaced[table] = temp
+    select = exp.replace_tables(sqlglot.parse_one(model.select, dialect="duckdb"), replaced).sql(dialect="duckdb")
+    deleted = con.execute(f"delete from {model.table} where {key} in (select key from _changed_keys)").fetchone()[0]
+    inserted = con.execute(f"insert into {model.table} by name {select}").fetchone()[0]
+    keys = con.execute("select count(distinct key) from _changed_keys").fetchone()[0]
+    for temp in replaced.values():
+        con.execute(f"drop table {temp}")
+    return keys, deleted + inserted
 
 
 def build_model(con, model: SqlModel, run_id: str) -> dict:
     """Bring `model.table` up to date in the run's work copy: unchanged, merged or
     rebuilt. Returns {"build": ..., "reason": ...} for the asset's metadata."""
     _ensure_state(con)
-    inputs = json.dumps({f"{s}.{t}": version_of(con, f"{s}.{t}") or f"unknown@{run_id}"
-                         for s, t in sorted(model.reads)}, sort_keys=True)
+    versions = {f"{s}.{t}": version_of(con, f"{s}.{t}") or f"unknown@{run_id}" for s, t in sorted(model.reads)}
+    inputs = json.dumps(versions, sort_keys=True)
     sql_hash = _sql_hash(model)
     state = con.execute(f"select version, sql_hash, inputs, watermark from {STATE} where table_name = ?",
                         [model.table]).fetchone()
     exists = table_exists(con, *model.table.split("."))
     if state and exists and state[1] == sql_hash and state[2] == inputs:
         return {"build": "unchanged", "reason": "its SQL and every table it reads are as in the last build"}
+
+    if model.meta.get("incremental") and state and exists and state[1] == sql_hash and state[2]:
+        logs = _keyed_change_logs(con, model, json.loads(state[2]), versions)
+        if logs is not None:
+            keys, rows = _merge_keyed(con, model, logs)
+            version = run_id if rows else state[0]  # no row touched: the tables above need not change
+            log_changes(con, model.table, state[0], version, "select key from _changed_keys")
+            con.execute("drop table _changed_keys")
+            set_version(con, model.table, version, sql_hash=sql_hash, inputs=inputs)
+            return {"build": "merged", "reason": f"{keys} keys changed in {', '.join(t for t, _, _ in logs)}: "
+                                                 f"{rows} rows deleted or re-derived"}
 
     merge = _merge_key(model)
     if merge and state and exists and state[1] == sql_hash and state[3] is not None:
@@ -124,12 +216,14 @@ def build_model(con, model: SqlModel, run_id: str) -> dict:
                                     {raw: "_changed_versions"}).sql(dialect="duckdb")
         con.execute(f"delete from {model.table} where {key} in (select {raw_key} from _changed_versions)")
         con.execute(f"insert into {model.table} by name {select}")
+        version = run_id if records else state[0]
+        log_changes(con, model.table, state[0], version, f"select {raw_key} from _changed_versions")
         con.execute("drop table _changed_versions")
-        set_version(con, model.table, run_id if records else state[0], sql_hash=sql_hash, inputs=inputs,
-                    watermark=watermark)
+        set_version(con, model.table, version, sql_hash=sql_hash, inputs=inputs, watermark=watermark)
         return {"build": "merged", "reason": f"{records} records with new versions since {state[3]}"}
 
     con.execute(model.create_statement())
+    log_changes(con, model.table, None, run_id, None)
     watermark = con.execute(f"select max(_loaded_at) from {merge[0]}").fetchone()[0] if merge else None
     set_version(con, model.table, run_id, sql_hash=sql_hash, inputs=inputs, watermark=watermark)
     reason = ("first build" if not state else "its SQL changed" if state[1] != sql_hash

@@ -94,6 +94,14 @@ def parse_model(path: Path, sql_dir: Path = SQL_DIR) -> SqlModel:
     wrong_layer = sorted(f"{s}.{t}" for s, t in reads if s not in MAY_READ[schema])
     if wrong_layer:
         raise ModelError(f"{path}: a {schema} model may read only {sorted(MAY_READ[schema])}; it reads {wrong_layer}")
+    incremental = header.get("incremental")
+    if incremental is not None:
+        keyed = incremental.get("keyed_inputs") if isinstance(incremental, dict) else None
+        if header.get("materialized") == "view" or not isinstance(keyed, list) or "unique_key" not in incremental:
+            raise ModelError(f"{path}: incremental needs unique_key and a keyed_inputs list (and a table, not a view)")
+        unread = sorted(set(keyed) - {f"{s}.{t}" for s, t in reads})
+        if unread:
+            raise ModelError(f"{path}: keyed_inputs {unread} are not tables the model reads")
     return SqlModel(
         path=path,
         schema=schema,

@@ -15,13 +15,14 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from assets.quarantine import COLUMNS as QUARANTINE_COLUMNS
+from assets.quarantine import write_quarantine
 from assets.run_settings import write_settings
 from pipeline.contracts import load_contracts
 from pipeline.definitions import RAW_TABLES
 from pipeline.demo_export import generate_export
 from pipeline.extract import load_object
-from pipeline.incremental import STATE, build_model, touch
+from pipeline.incremental import CHANGES, STATE, build_model, touch
+from pipeline.quality import all_contract_rules
 from pipeline.resources import KpiSettings
 from pipeline.sql_models import load_models
 from pipeline.warehouse import MACROS, SCHEMAS
@@ -40,20 +41,33 @@ def _bench():
 def exports(tmp_path_factory):
     root = tmp_path_factory.mktemp("exports")
     generate_export(root / "a", scale="tiny", seed=7)
+    edit(root / "a" / "Task.csv", row=2, OwnerId=NEW_OWNER)  # an owner not in the export: quarantined
     _bench().append_one_day(root / "a", root / "b")
     # ... and one task deleted in the CRM, one opportunity won (newer stamps)
     edit(root / "b" / "Task.csv", IsDeleted="1", SystemModstamp="2099-01-01 00:00:00")
     edit(root / "b" / "Opportunity.csv", StageName="Closed Won", IsWon="1", IsClosed="1",
          SystemModstamp="2099-01-01 00:00:00")
+    # ... and the missing owner of a task A quarantined arrives in User.csv: the task, unchanged,
+    # leaves the quarantine, which alone changes its verdict
+    edit(root / "b" / "User.csv", append=True, Id=NEW_OWNER, Username="new.owner@example.com",
+         Email="new.owner@example.com")
     return root
 
 
-def edit(path: Path, **values) -> None:
-    """Change the first data row of a CSV file (a new file: B's files may be links to A's)."""
+NEW_OWNER = "005000000000NEWAAA"
+
+
+def edit(path: Path, row: int = 1, append: bool = False, **values) -> None:
+    """Change a data row of a CSV file, or append a changed copy of it (a new file: B's
+    files may be links to A's)."""
     with path.open(newline="", encoding="utf-8") as f:
         rows = list(csv.reader(f))
+    changed = list(rows[row]) if append else rows[row]
     for column, value in values.items():
-        rows[1][rows[0].index(column)] = value
+        if column in rows[0]:
+            changed[rows[0].index(column)] = value
+    if append:
+        rows.append(changed)
     path.unlink()
     with path.open("w", newline="", encoding="utf-8") as f:
         csv.writer(f, quoting=csv.QUOTE_ALL).writerows(rows)
@@ -66,14 +80,17 @@ def load(con, export: Path, run_id: str, scratch: Path) -> None:
 
 
 def build_all(con, models, run_id: str) -> dict[str, str]:
-    done, builds = set(), {}
-    pending = list(models)
-    while pending:
-        for model in [m for m in pending if all(r in done or r not in {(p.schema, p.name) for p in pending}
-                                                 for r in m.reads)]:
-            builds[model.table] = build_model(con, model, run_id)["build"]
-            done.add((model.schema, model.name))
-            pending.remove(model)
+    """Staging, then the quarantine from the row-level rules (as the quarantine asset
+    does), then everything above, in dependency order."""
+    builds = {}
+    for layer in (("staging",), ("core", "kpi", "marts")):
+        pending = [m for m in models if m.schema in layer]
+        while pending:
+            for model in [m for m in pending if all(r not in {(p.schema, p.name) for p in pending} for r in m.reads)]:
+                builds[model.table] = build_model(con, model, run_id)["build"]
+                pending.remove(model)
+        if layer == ("staging",):
+            write_quarantine(con, [r for r in all_contract_rules() if r.row_level], run_id)
     return builds
 
 
@@ -85,8 +102,6 @@ def test_a_delta_build_equals_a_full_rebuild(exports, tmp_path):
     con.execute(MACROS)
     write_settings(con, KpiSettings())
     touch(con, "raw.run_settings", "run-1", changed=True)
-    con.execute("create table audit.quarantine (" + ", ".join(f"{c} {t}" for c, t in QUARANTINE_COLUMNS.items()) + ")")
-    touch(con, "audit.quarantine", "run-1", changed=True)
 
     load(con, exports / "a", "run-1", tmp_path / "scratch")
     assert set(build_all(con, models, "run-1").values()) == {"rebuilt"}
@@ -98,8 +113,20 @@ def test_a_delta_build_equals_a_full_rebuild(exports, tmp_path):
     builds = build_all(con, models, "run-3")
     assert builds["staging.stg_task"] == builds["staging.stg_event"] == builds["staging.stg_opportunity"] == "merged"
     assert builds["staging.stg_lead"] == builds["staging.stg_account"] == "unchanged"  # same file in A and B
+    assert builds["core.int_activity"] == "merged"  # by key: the as-of flags are in the view above it
     assert builds["core.fct_activity"] == "rebuilt"
+    assert builds["core.int_lead"] == "merged"  # the quarantine changed, though for no lead
     assert "unchanged" in builds.values()
+
+    # The task whose owner arrived is back in the activities, through the quarantine's change log alone.
+    released = con.execute(f"""select count(*) from {CHANGES} as c
+        join core.int_activity as a on a.activity_id = c.key and a.owner_id = ?
+        where c.table_name = 'audit.quarantine'
+          and c.key not in (select key from {CHANGES} where table_name = 'staging.stg_task')""",
+                           [NEW_OWNER]).fetchone()[0]
+    assert released == 1
+    assert con.execute("""select count(*) from audit.quarantine as q join core.int_activity as a on a.activity_id = q.record_id
+        where q.severity = 'error'""").fetchone()[0] == 0
 
     deleted = con.execute("select count(*) from raw.task where IsDeleted = '1'").fetchone()[0]
     assert deleted >= 1

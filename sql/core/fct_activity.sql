@@ -1,16 +1,12 @@
 /*
 description: >
-  Rows failing an error-severity data-quality rule (audit.quarantine) are left out.
-  One row per (non-deleted, latest-version) Task and Event. activity_type for tasks, first rule that applies:
-  TaskSubtype Call -> call, Email/ListEmail -> email (other subtypes such as the default 'Task' decide
-  nothing); else Type Call -> call, Email -> email, Meeting -> meeting; else call fields (CallType or
-  CallDurationInSeconds filled) -> call; else EmailMessageId filled -> email; else the trimmed lowercase subject
-  matches one of the run's call_subject_patterns (default 'call%') -> call, else one of its
-  email_subject_patterns (default 'email%', 'e-mail%') -> email; else 'task'. Events are always 'meeting'. is_completed: task IsClosed or
-  Status 'Completed'; event whose start (StartDateTime, else ActivityDateTime, else ActivityDate) is on or
-  before the as-of date. is_overdue: an open task with a due date before the as-of date (events never).
-  contact_at (dates a prospect contact): task CompletedDateTime, else ActivityDate, else CreatedDate; event
-  ActivityDateTime / StartDateTime, else ActivityDate, else CreatedDate.
+  One row per (non-deleted, latest-version) Task and Event, classified, error-quarantined rows left out (see
+  core.int_activity, which holds every column but the two below), with what depends on the as-of date. is_completed: task IsClosed or Status
+  'Completed'; event whose start (StartDateTime, else ActivityDateTime, else ActivityDate) is on or before the
+  as-of date. is_overdue: an open task with a due date before the as-of date (events never). A view: the
+  as-of date moves with every export, and these two flags are all that moves with it, so the 30M-row table
+  under it is merged nightly rather than rewritten.
+materialized: view
 columns:
   activity_id: "Task or Event id."
   source: "'task' or 'event'."
@@ -32,121 +28,39 @@ columns:
   call_duration_seconds: "Task CallDurationInSeconds."
   duration_minutes: "Event DurationInMinutes."
 */
-with tasks as (
-    select * from staging.stg_task
-    where not exists (
-        select 1 from audit.quarantine as q
-        where q.object = 'Task' and q.record_id = task_id and q.severity = 'error'
-    )
-),
-
-events as (
-    select * from staging.stg_event
-    where not exists (
-        select 1 from audit.quarantine as q
-        where q.object = 'Event' and q.record_id = event_id and q.severity = 'error'
-    )
+with activities as (
+    select * from core.int_activity
 ),
 
 run as (
     select * from core.dim_run
 ),
 
-task_rows as (
-    select
-        tasks.task_id                                                   as activity_id,
-        'task'                                                          as source,
-        case
-            when lower(tasks.task_subtype) = 'call' then 'call'
-            when lower(tasks.task_subtype) in ('email', 'listemail') then 'email'
-            when lower(tasks.type) = 'call' then 'call'
-            when lower(tasks.type) = 'email' then 'email'
-            when lower(tasks.type) = 'meeting' then 'meeting'
-            when tasks.call_type is not null or tasks.call_duration_in_seconds is not null then 'call'
-            when tasks.email_message_id is not null then 'email'
-            when list_bool_or(list_transform(run.call_subject_patterns,
-                                             lambda pattern: lower(trim(tasks.subject)) like pattern)) then 'call'
-            when list_bool_or(list_transform(run.email_subject_patterns,
-                                             lambda pattern: lower(trim(tasks.subject)) like pattern)) then 'email'
-            else 'task'
-        end                                                             as activity_type,
-        tasks.owner_id,
-        tasks.who_id,
-        tasks.what_id,
-        tasks.account_id,
-        tasks.subject,
-        tasks.status,
-        tasks.priority,
-        coalesce(tasks.is_closed, false) or coalesce(lower(tasks.status) = 'completed', false) as is_completed,
-        tasks.activity_date,
-        coalesce(tasks.completed_date_time, cast(tasks.activity_date as timestamp), tasks.created_date) as contact_at,
-        tasks.created_date                                              as created_at,
-        tasks.call_type,
-        tasks.call_duration_in_seconds                                  as call_duration_seconds,
-        cast(null as bigint)                                            as duration_minutes
-    from tasks
-    cross join run
-),
-
-event_rows as (
-    select
-        events.event_id                                                 as activity_id,
-        'event'                                                         as source,
-        'meeting'                                                       as activity_type,
-        events.owner_id,
-        events.who_id,
-        events.what_id,
-        events.account_id,
-        events.subject,
-        cast(null as varchar)                                           as status,
-        cast(null as varchar)                                           as priority,
-        coalesce(
-            cast(coalesce(events.start_date_time, events.activity_date_time) as date),
-            events.activity_date
-        ) <= run.as_of_date                                             as is_completed,
-        coalesce(events.activity_date,
-                 cast(coalesce(events.start_date_time, events.activity_date_time) as date)) as activity_date,
-        coalesce(events.activity_date_time, events.start_date_time,
-                 cast(events.activity_date as timestamp), events.created_date) as contact_at,
-        events.created_date                                             as created_at,
-        cast(null as varchar)                                           as call_type,
-        cast(null as bigint)                                            as call_duration_seconds,
-        events.duration_in_minutes                                      as duration_minutes
-    from events
-    cross join run
-),
-
-unioned as (
-    select * from task_rows
-    union all
-    select * from event_rows
-),
-
 final as (
     select
-        unioned.activity_id,
-        unioned.source,
-        unioned.activity_type,
-        unioned.owner_id,
-        unioned.who_id,
-        case when unioned.who_id like '00Q%' then 'lead'
-             when unioned.who_id like '003%' then 'contact' end         as who_type,
-        unioned.what_id,
-        unioned.account_id,
-        unioned.subject,
-        unioned.status,
-        unioned.priority,
-        coalesce(unioned.is_completed, false)                           as is_completed,
-        unioned.source = 'task'
-            and not coalesce(unioned.is_completed, false)
-            and coalesce(unioned.activity_date < run.as_of_date, false) as is_overdue,
-        unioned.activity_date,
-        unioned.contact_at,
-        unioned.created_at,
-        unioned.call_type,
-        unioned.call_duration_seconds,
-        unioned.duration_minutes
-    from unioned
+        activities.activity_id,
+        activities.source,
+        activities.activity_type,
+        activities.owner_id,
+        activities.who_id,
+        activities.who_type,
+        activities.what_id,
+        activities.account_id,
+        activities.subject,
+        activities.status,
+        activities.priority,
+        coalesce(case when activities.source = 'event' then activities.event_date <= run.as_of_date
+                      else activities.task_completed end, false)       as is_completed,
+        activities.source = 'task'
+            and not coalesce(activities.task_completed, false)
+            and coalesce(activities.activity_date < run.as_of_date, false) as is_overdue,
+        activities.activity_date,
+        activities.contact_at,
+        activities.created_at,
+        activities.call_type,
+        activities.call_duration_seconds,
+        activities.duration_minutes
+    from activities
     cross join run
 )
 

@@ -1,13 +1,13 @@
 /*
 description: >
-  Rows failing an error-severity data-quality rule (audit.quarantine) are left out.
-  One row per (non-deleted, latest-version) Lead. Status and LeadSource are matched against the run's
-  lowercase LIKE patterns (closed_lead_statuses, referral_sources) once per distinct value and joined back,
-  so the pattern test does not run per lead. A lead is in the pipeline over [pipeline_start, pipeline_end]:
-  start = created_date; end = converted_date if converted (LastModifiedDate when a converted lead has no
-  ConvertedDate), else last_modified_date if in a closed status, else the as-of date - and never after the
-  as-of date (only matters for an as-of override into the past). is_active: not converted, not in a closed
-  status, created on or before the as-of date.
+  One row per (non-deleted, latest-version) Lead, error-quarantined rows left out (see core.int_lead, which
+  holds every column but the two below), with what depends on the as-of date. A lead is in the pipeline over
+  [pipeline_start, pipeline_end]: start = created_date; end = converted_date if converted (LastModifiedDate
+  when a converted lead has no ConvertedDate), else last_modified_date if in a closed status, else the as-of
+  date - and never after the as-of date (only matters for an as-of override into the past). is_active: not
+  converted, not in a closed status, created on or before the as-of date. A view, so that the as-of date,
+  which moves with every export, does not rewrite the lead table.
+materialized: view
 columns:
   lead_id: "The lead's id."
   owner_id: "Current owner (a user, or a queue id 00G...)."
@@ -32,83 +32,39 @@ columns:
   referring_account_id: "Referring_Account__c: the customer that referred the lead."
 */
 with leads as (
-    select * from staging.stg_lead
-    where not exists (
-        select 1 from audit.quarantine as q
-        where q.object = 'Lead' and q.record_id = lead_id and q.severity = 'error'
-    )
+    select * from core.int_lead
 ),
 
 run as (
     select * from core.dim_run
 ),
 
-statuses as (
-    select distinct status from leads where status is not null
-),
-
-closed_statuses as (
-    select distinct statuses.status
-    from statuses
-    inner join (select unnest(closed_lead_statuses) as pattern from run) as patterns
-        on lower(statuses.status) like patterns.pattern
-),
-
-sources as (
-    select distinct lead_source from leads where lead_source is not null
-),
-
-referral_sources as (
-    select distinct sources.lead_source
-    from sources
-    inner join (select unnest(referral_sources) as pattern from run) as patterns
-        on lower(sources.lead_source) like patterns.pattern
-),
-
-flagged as (
-    select
-        leads.*,
-        closed_statuses.status is not null          as is_closed_status,
-        referral_sources.lead_source is not null    as is_referral,
-        coalesce(leads.is_converted, false)         as converted
-    from leads
-    left join closed_statuses on closed_statuses.status = leads.status
-    left join referral_sources on referral_sources.lead_source = leads.lead_source
-),
-
 final as (
     select
-        flagged.lead_id,
-        flagged.owner_id,
-        flagged.lead_source,
-        flagged.status,
-        flagged.company,
-        flagged.country,
-        flagged.industry,
-        cast(flagged.created_date as date)                                  as created_date,
-        flagged.created_date                                                as created_at,
-        cast(flagged.last_modified_date as date)                            as last_modified_date,
-        flagged.converted                                                   as is_converted,
-        flagged.converted_date,
-        flagged.converted_opportunity_id,
-        flagged.converted_account_id,
-        flagged.converted_contact_id,
-        flagged.is_closed_status,
-        cast(flagged.created_date as date)                                  as pipeline_start,
-        least(
-            case when flagged.converted
-                     then coalesce(flagged.converted_date, cast(flagged.last_modified_date as date), run.as_of_date)
-                 when flagged.is_closed_status
-                     then coalesce(cast(flagged.last_modified_date as date), run.as_of_date)
-                 else run.as_of_date end,
-            run.as_of_date
-        )                                                                   as pipeline_end,
-        not flagged.converted
-            and not flagged.is_closed_status
-            and coalesce(cast(flagged.created_date as date) <= run.as_of_date, true) as is_active,
-        flagged.is_referral,
-        flagged.referring_account                                           as referring_account_id
-    from flagged
+        leads.lead_id,
+        leads.owner_id,
+        leads.lead_source,
+        leads.status,
+        leads.company,
+        leads.country,
+        leads.industry,
+        leads.created_date,
+        leads.created_at,
+        leads.last_modified_date,
+        leads.is_converted,
+        leads.converted_date,
+        leads.converted_opportunity_id,
+        leads.converted_account_id,
+        leads.converted_contact_id,
+        leads.is_closed_status,
+        leads.pipeline_start,
+        least(coalesce(leads.left_pipeline_on, run.as_of_date), run.as_of_date)  as pipeline_end,
+        not leads.is_converted
+            and not leads.is_closed_status
+            and coalesce(leads.created_date <= run.as_of_date, true)        as is_active,
+        leads.is_referral,
+        leads.referring_account_id
+    from leads
     cross join run
 )
 
