@@ -55,8 +55,7 @@ def _ensure_state(con) -> None:
         table_name varchar, from_version varchar, to_version varchar, key varchar)""")
 
 
-def log_changes(con, table: str, from_version: str | None, to_version: str, keys_sql: str | None,
-                params: list | None = None) -> None:
+def log_changes(con, table: str, from_version: str | None, to_version: str, keys_sql: str | None) -> None:
     """Replace `table`'s change log: the keys (first column of `keys_sql`) whose rows
     differ between its versions `from_version` and `to_version`. No query (a rebuild)
     leaves no log, so nothing above can merge from it; an unchanged version keeps the last one."""
@@ -66,7 +65,7 @@ def log_changes(con, table: str, from_version: str | None, to_version: str, keys
     con.execute(f"delete from {CHANGES} where table_name = ?", [table])
     if keys_sql is not None and from_version is not None:
         con.execute(f"insert into {CHANGES} select distinct ?, ?, ?, cast(k.key as varchar) from ({keys_sql}) as k(key)",
-                    [table, from_version, to_version, *(params or [])])
+                    [table, from_version, to_version])
 
 
 def _state_row(con, table: str, columns: str) -> tuple | None:
