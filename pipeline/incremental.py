@@ -140,15 +140,15 @@ def _keyed_change_logs(con, model: SqlModel, last_inputs: dict, inputs: dict) ->
     """The change logs a keyed merge of `model` would apply, or None when it must be
     rebuilt: an input outside its keyed inputs changed, or a keyed input changed with
     no log from the version the model last read to the current one."""
-    keyed = set(model.meta["incremental"].get("keyed_inputs", []))
+    keyed = set(model.meta["incremental"]["keyed_inputs"])
     logs = []
     for table, version in inputs.items():
         before = last_inputs.get(table)
         if before == version:
             continue
-        logged = con.execute(f"select exists (select 1 from {CHANGES} where table_name = ? and from_version = ? "
-                             "and to_version = ?)", [table, before, version]).fetchone()[0]
-        if table not in keyed or not logged:
+        if table not in keyed or not con.execute(
+                f"select exists (select 1 from {CHANGES} where table_name = ? and from_version = ? and to_version = ?)",
+                [table, before, version]).fetchone()[0]:
             return None
         logs.append((table, before, version))
     return logs
@@ -163,9 +163,9 @@ def _merge_keyed(con, model: SqlModel, logs: list[tuple]) -> tuple[int, int]:
         con.execute(f"insert into _changed_keys select key from {CHANGES} "
                     "where table_name = ? and from_version = ? and to_version = ?", [table, before, version])
     replaced = {}
-    for table in incremental.get("keyed_inputs", []):
+    for table in incremental["keyed_inputs"]:  # parse_model checked that the model reads each
         column = _staging_key_column(table)
-        if column is not None and tuple(table.split(".")) in model.reads:
+        if column is not None:
             temp = f"_keyed_{table.replace('.', '_')}"
             con.execute(f"create or replace temp table {temp} as select * from {table} "
                         f"where {column} in (select key from _changed_keys)")

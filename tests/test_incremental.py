@@ -1,8 +1,9 @@
 """Incremental builds give exactly the tables a full rebuild gives.
 
 A tiny generated export A is loaded and every model built; then export B (A plus one
-day of activity, some opportunities changed, one task deleted) is loaded and the
-models brought up to date (skipped, merged or rebuilt). Every table must then equal,
+day of activity, some opportunities changed, one task deleted, the missing owner of a
+quarantined task added) is loaded and the models brought up to date (skipped, merged
+or rebuilt). Every table must then equal,
 row for row, what the model's SQL gives on the same raw data from scratch.
 """
 
@@ -64,8 +65,7 @@ def edit(path: Path, row: int = 1, append: bool = False, **values) -> None:
         rows = list(csv.reader(f))
     changed = list(rows[row]) if append else rows[row]
     for column, value in values.items():
-        if column in rows[0]:
-            changed[rows[0].index(column)] = value
+        changed[rows[0].index(column)] = value
     if append:
         rows.append(changed)
     path.unlink()
