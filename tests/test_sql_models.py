@@ -47,6 +47,20 @@ def test_unqualified_table_and_wrong_layer_are_errors(tmp_path):
         parse_model(skipping, tmp_path)
 
 
+def test_an_incremental_header_must_name_a_key_and_inputs_the_model_reads(tmp_path):
+    ok = write(tmp_path, "core/int_a.sql", "/*\nincremental:\n  unique_key: id\n  keyed_inputs: [staging.stg_a]\n*/\n"
+                                           "select id from staging.stg_a")
+    assert parse_model(ok, tmp_path).meta["incremental"] == {"unique_key": "id", "keyed_inputs": ["staging.stg_a"]}
+    keyless = write(tmp_path, "core/int_b.sql", "/*\nincremental:\n  keyed_inputs: [staging.stg_a]\n*/\n"
+                                                "select id from staging.stg_a")
+    with pytest.raises(ModelError, match=f"{keyless}: incremental needs unique_key"):
+        parse_model(keyless, tmp_path)
+    unread = write(tmp_path, "core/int_c.sql", "/*\nincremental:\n  unique_key: id\n  keyed_inputs: [staging.stg_b]\n*/\n"
+                                               "select id from staging.stg_a")
+    with pytest.raises(ModelError, match=rf"{unread}: keyed_inputs \['staging.stg_b'\] are not tables the model reads"):
+        parse_model(unread, tmp_path)
+
+
 def test_the_real_models_have_the_expected_dependencies():
     models = {m.table: m for m in load_models(external_tables=RAW_TABLES)}
     assert models["staging.stg_opportunity"].reads == {("raw", "opportunity")}
