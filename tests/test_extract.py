@@ -104,6 +104,23 @@ def test_a_newer_export_adds_only_new_and_changed_versions(con, tmp_path):
                     ("e2", f"006{2:015d}", "Closed Won", 3), ("e2", f"006{3:015d}", "Prospecting", 2)]
 
 
+def test_a_newer_export_numbers_repeated_rows_blank_ids_and_rejected_lines_by_their_place(con, tmp_path):
+    blank = opp_row(0).replace(f'"006{0:015d}"', '""')
+    write(tmp_path / "e1" / "Opportunity.csv", OPP_HEADER + opp_row(1) + opp_row(2) + blank)
+    # e2, rows counted as parsed (the short third record, line 4, is rejected, not numbered): 1 unchanged, 2 new (twice, an
+    # identical copy), 4 blank id (always appended), 5 changed, 6 unchanged again (a duplicate of row 1)
+    write(tmp_path / "e2" / "Opportunity.csv", OPP_HEADER + opp_row(1) + opp_row(3) + '"006000000000000009","0"\n'
+          + opp_row(3) + blank + opp_row(2, "Closed Won") + opp_row(1))
+    load(con, tmp_path / "e1", "Opportunity", tmp_path)
+    outcome = load(con, tmp_path / "e2", "Opportunity", tmp_path)
+    assert (outcome["rows_loaded"], outcome["rows_rejected"]) == (4, 1)
+    assert con.execute("select _row_number, Id, StageName from raw.opportunity where _export_id = 'e2' "
+                       "order by 1").fetchall() == [
+        (2, f"006{3:015d}", "Prospecting"), (3, f"006{3:015d}", "Prospecting"), (4, None, "Prospecting"),
+        (5, f"006{2:015d}", "Closed Won")]
+    assert con.execute("select line from audit.rejected_lines where export_id = 'e2'").fetchall() == [(4,)]
+
+
 def test_a_warehouse_from_before_row_hashes_gets_the_column(con, tmp_path):
     con.execute("create table raw.opportunity (Id varchar, _export_id varchar, _source_file varchar, "
                 "_row_number bigint, _loaded_at timestamp)")
