@@ -16,7 +16,9 @@ def publish_asset(upstream: list[dg.AssetKey]) -> dg.AssetsDefinition:
         owners=[layout.OWNER],
         description="Atomically replaces the published warehouse file (WAREHOUSE_PATH) with this run's work "
         "copy. Runs only when every asset before it succeeded and no blocking check failed, so readers "
-        "never see half a build and a failed run leaves the last good warehouse in place.",
+        "never see half a build and a failed run leaves the last good warehouse in place. The file it "
+        "replaces becomes the standby the next run catches up instead of copying the whole warehouse "
+        "(`work_copy` says how this run's was made).",
     )
     def _publish(warehouse: Warehouse) -> dg.MaterializeResult:
         con = warehouse.connect()
@@ -29,6 +31,8 @@ def publish_asset(upstream: list[dg.AssetKey]) -> dg.AssetsDefinition:
             "tables": dg.MetadataValue.md("\n".join(f"- `{s}`: {n} tables" for s, n in tables)),
             "checkpoint_seconds": dg.MetadataValue.float(round(outcome["checkpoint_seconds"], 2)),
             "close_and_fsync_seconds": dg.MetadataValue.float(round(outcome["close_and_fsync_seconds"], 2)),
+            "standby_seconds": dg.MetadataValue.float(round(outcome["standby_seconds"], 2)),
+            "work_copy": dg.MetadataValue.text(outcome["work_copy"]),
         })
 
     return _publish

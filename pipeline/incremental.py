@@ -52,20 +52,23 @@ def _ensure_state(con) -> None:
         table_name varchar, version varchar, sql_hash varchar, inputs varchar, watermark timestamp,
         built_at timestamp)""")
     con.execute(f"""create table if not exists {CHANGES} (
-        table_name varchar, from_version varchar, to_version varchar, key varchar)""")
+        table_name varchar, from_version varchar, to_version varchar, key varchar, key_column varchar)""")
+    con.execute(f"alter table {CHANGES} add column if not exists key_column varchar")  # warehouses from before it
 
 
-def log_changes(con, table: str, from_version: str | None, to_version: str, keys_sql: str | None) -> None:
+def log_changes(con, table: str, from_version: str | None, to_version: str, keys_sql: str | None,
+                key_column: str | None = None) -> None:
     """Replace `table`'s change log: the keys (first column of `keys_sql`) whose rows
-    differ between its versions `from_version` and `to_version`. No query (a rebuild)
-    leaves no log, so nothing above can merge from it; an unchanged version keeps the last one."""
+    differ between its versions `from_version` and `to_version`, each the value of the
+    table's `key_column` in those rows. No query (a rebuild) leaves no log, so nothing
+    above can merge from it; an unchanged version keeps the last one."""
     if from_version == to_version:
         return
     _ensure_state(con)
     con.execute(f"delete from {CHANGES} where table_name = ?", [table])
     if keys_sql is not None and from_version is not None:
-        con.execute(f"insert into {CHANGES} select distinct ?, ?, ?, cast(k.key as varchar) from ({keys_sql}) as k(key)",
-                    [table, from_version, to_version])
+        con.execute(f"insert into {CHANGES} select distinct ?, ?, ?, cast(k.key as varchar), ? from ({keys_sql}) as k(key)",
+                    [table, from_version, to_version, key_column])
 
 
 def _state_row(con, table: str, columns: str) -> tuple | None:
@@ -197,7 +200,8 @@ def build_model(con, model: SqlModel, run_id: str) -> dict:
         if logs is not None:
             keys, rows = _merge_keyed(con, model, logs)
             version = run_id if rows else state[0]  # no row touched: the tables above need not change
-            log_changes(con, model.table, state[0], version, "select key from _changed_keys")
+            log_changes(con, model.table, state[0], version, "select key from _changed_keys",
+                        model.meta["incremental"]["unique_key"])
             con.execute("drop table _changed_keys")
             set_version(con, model.table, version, sql_hash=sql_hash, inputs=inputs)
             return {"build": "merged", "reason": f"{keys} keys changed in {', '.join(t for t, _, _ in logs)}: "
@@ -216,7 +220,7 @@ def build_model(con, model: SqlModel, run_id: str) -> dict:
         con.execute(f"delete from {model.table} where {key} in (select {raw_key} from _changed_versions)")
         con.execute(f"insert into {model.table} by name {select}")
         version = run_id if records else state[0]
-        log_changes(con, model.table, state[0], version, f"select {raw_key} from _changed_versions")
+        log_changes(con, model.table, state[0], version, f"select {raw_key} from _changed_versions", key)
         con.execute("drop table _changed_versions")
         set_version(con, model.table, version, sql_hash=sql_hash, inputs=inputs, watermark=watermark)
         return {"build": "merged", "reason": f"{records} records with new versions since {state[3]}"}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import importlib.util
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -26,7 +27,7 @@ from pipeline.incremental import CHANGES, STATE, build_model, touch
 from pipeline.quality import all_contract_rules
 from pipeline.resources import KpiSettings
 from pipeline.sql_models import load_models
-from pipeline.warehouse import MACROS, SCHEMAS
+from pipeline.warehouse import MACROS, SCHEMAS, catch_up
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -94,7 +95,11 @@ def build_all(con, models, run_id: str) -> dict[str, str]:
     return builds
 
 
-def test_a_delta_build_equals_a_full_rebuild(exports, tmp_path):
+@pytest.fixture(scope="module")
+def built(exports, tmp_path_factory):
+    """The warehouse built from A, kept as `a.duckdb`, then brought up to B in `w.duckdb`:
+    (the open connection to w, their folder, the B run's builds, the models)."""
+    tmp_path = tmp_path_factory.mktemp("built")
     models = load_models(external_tables=RAW_TABLES)
     con = duckdb.connect(str(tmp_path / "w.duckdb"))
     for schema in SCHEMAS:
@@ -109,8 +114,17 @@ def test_a_delta_build_equals_a_full_rebuild(exports, tmp_path):
     load(con, exports / "a", "run-2", tmp_path / "scratch")
     assert set(build_all(con, models, "run-2").values()) == {"unchanged"}
 
+    con.execute("checkpoint")
+    shutil.copyfile(tmp_path / "w.duckdb", tmp_path / "a.duckdb")  # as published after A: the next standby
+
     load(con, exports / "b", "run-3", tmp_path / "scratch")
     builds = build_all(con, models, "run-3")
+    yield con, tmp_path, builds, models
+    con.close()
+
+
+def test_a_delta_build_equals_a_full_rebuild(built):
+    con, _, builds, models = built
     assert builds["staging.stg_task"] == builds["staging.stg_event"] == builds["staging.stg_opportunity"] == "merged"
     assert builds["staging.stg_lead"] == builds["staging.stg_account"] == "unchanged"  # same file in A and B
     assert builds["core.int_activity"] == "merged"  # by key: the as-of flags are in the view above it
@@ -146,3 +160,29 @@ def test_a_delta_build_equals_a_full_rebuild(exports, tmp_path):
     # the merge really dropped the deleted task and kept the new day's tasks
     assert con.execute("select count(*) from staging.stg_task where system_modstamp >= '2099-01-01'").fetchone()[0] == 0
     assert con.execute(f"select count(*) from {STATE} where watermark is not null").fetchone()[0] >= 15
+
+
+def test_the_standby_catches_up_with_the_warehouse_published_after_it(built):
+    """The warehouse as published after A, caught up with the one published after B (merged
+    staging, appended raw loads, rebuilt models, the views), holds exactly its tables."""
+    con, tmp_path, _, _ = built
+    con.execute("checkpoint")
+    shutil.copyfile(tmp_path / "w.duckdb", tmp_path / "published.duckdb")
+    standby = duckdb.connect(str(tmp_path / "a.duckdb"))
+    done = catch_up(standby, tmp_path / "published.duckdb")
+    assert min(done.values()) >= 1, done  # some tables of each kind: unchanged, merged, appended, copied
+    standby.execute(f"attach '{tmp_path / 'published.duckdb'}' as published (read_only)")
+    objects = standby.execute("""select schema_name, table_name, 'table' from duckdb_tables() where database_name = 'published'
+        union all select schema_name, view_name, 'view' from duckdb_views() where database_name = 'published' and not internal
+        order by all""").fetchall()
+    assert objects == standby.execute("""select schema_name, table_name, 'table' from duckdb_tables() where database_name = 'a'
+        union all select schema_name, view_name, 'view' from duckdb_views() where database_name = 'a' and not internal
+        order by all""").fetchall()
+    for schema, name, _ in objects:
+        table = f'"{schema}"."{name}"'
+        differ = standby.execute(f"""select count(*) from (
+            (select * from {table} except all select * from published.{table})
+            union all
+            (select * from published.{table} except all select * from {table}))""").fetchone()[0]
+        assert differ == 0, f"{schema}.{name} differs from the published one in {differ} rows after catching up"
+    standby.close()

@@ -31,6 +31,10 @@ def published(home: Path) -> Path:
     return home / "warehouse" / "warehouse.duckdb"
 
 
+def work_copies(home: Path) -> list[Path]:
+    return [p for p in (home / "warehouse" / ".work").glob("*.duckdb") if p.name != "standby.duckdb"]
+
+
 def test_fixture_export_lands_in_raw_and_publishes(home, fixture_export):
     result = run_nightly(fixture_export)
     assert result.success
@@ -42,7 +46,8 @@ def test_fixture_export_lands_in_raw_and_publishes(home, fixture_export):
         # The file is written in the v1 storage format that DuckDB 1.x clients read.
         tags = con.execute("select tags from duckdb_databases() where database_name = 'warehouse'").fetchone()[0]
         assert tags["storage_version"].startswith("v1.")
-    assert not list((home / "warehouse" / ".work").glob("*.duckdb")), "work copy left behind"
+    assert work_copies(home) == [], "work copy left behind"
+    assert (home / "warehouse" / ".work" / "standby.duckdb").exists(), "a first build leaves a standby"
 
 
 def test_a_failed_run_leaves_the_published_warehouse_untouched(home, fixture_export, tmp_path):
@@ -57,7 +62,7 @@ def test_a_failed_run_leaves_the_published_warehouse_untouched(home, fixture_exp
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     assert "Opportunity.csv: required column(s) StageName missing" in failure_text(failure)
     assert published(home).read_bytes() == before
-    assert not list((home / "warehouse" / ".work").glob("*.duckdb")), "failed run's work copy left behind"
+    assert work_copies(home) == [], "failed run's work copy left behind"
 
 
 def test_reader_holding_the_published_file_does_not_block_a_run(home, fixture_export):
@@ -72,11 +77,20 @@ def test_reader_holding_the_published_file_does_not_block_a_run(home, fixture_ex
         assert reader.stdout.readline().strip() == "31"
         result = run_nightly(fixture_export)
         assert result.success
+        assert work_copy(result).startswith("standby caught up")  # the copy the first build left
+        # The file the reader holds is now the standby: DuckDB's lock keeps the next run off it.
+        result = run_nightly(fixture_export)
+        assert result.success
+        assert work_copy(result).startswith("copied: the standby could not be used")
     finally:
         reader.kill()
         reader.wait()
     with duckdb.connect(str(published(home)), read_only=True) as con:
         assert con.execute("select count(*) from raw.opportunity").fetchone()[0] == 31  # idempotent reload
+
+
+def work_copy(result) -> str:
+    return materialization_metadata(result, "publish/warehouse")["work_copy"].value
 
 
 def test_a_second_concurrent_build_is_refused_clearly(home, fixture_export):
