@@ -148,8 +148,10 @@ def worker_nightly(export: Path) -> dict:
     failed = [s.step_key for s in stats if s.status and s.status.value != "SUCCESS"]
     peak_step = next((s.step_key for s in stats if (s.start_time or 0) <= sampler.peak_at <= (s.end_time or 0)),
                      "between steps")
+    published = result.asset_materializations_for_node("publish__warehouse") if result.success else []
     return {"seconds": seconds, "success": result.success, "failed_steps": failed, "steps": steps,
-            "peak_rss_step": peak_step, "sampled_peak_rss_bytes": sampler.peak}
+            "peak_rss_step": peak_step, "sampled_peak_rss_bytes": sampler.peak,
+            "work_copy": published[-1].metadata["work_copy"].value if published else None}
 
 
 # --- the driver ----------------------------------------------------------------------
@@ -257,14 +259,17 @@ def bench_scale(scale: str, workdir: Path, resume: bool = False) -> dict:
                 if leftover.name not in ("figures.json", "result.json", "dagster_home"):
                     shutil.rmtree(leftover) if leftover.is_dir() else leftover.unlink()
 
-    # The delta run starts from the nightly run's published warehouse (yesterday's).
+    # The delta run starts from what the nightly run left (yesterday's): its published warehouse and the
+    # standby it keeps for the next run, not its spill files or lock.
     shutil.rmtree(runs / "delta", ignore_errors=True)
     env = env_for("delta")
     shutil.copytree(runs / "nightly" / "warehouse", runs / "delta" / "warehouse",
-                    ignore=shutil.ignore_patterns(".work", ".build.lock"))
+                    ignore=lambda folder, names: [n for n in names if n == ".build.lock" or (
+                        Path(folder).name == ".work" and n != "standby.duckdb")])
     result, rss = run_worker(["_nightly", str(export_b)], env)
     figures["delta"] = {**result, "peak_rss_bytes": rss}
-    print(f"[{scale}] delta: {result['seconds']:.1f} s, peak RSS {rss / GIB:.2f} GiB{peak_step(result)}", flush=True)
+    print(f"[{scale}] delta: {result['seconds']:.1f} s, peak RSS {rss / GIB:.2f} GiB{peak_step(result)}; "
+          f"work copy: {result['work_copy']}", flush=True)
 
     nightly = figures["nightly"]
     figures["overhead_breakdown"] = parts = overhead_breakdown(nightly, figures["baseline_sql"])

@@ -32,3 +32,5 @@ def test_benchmark_smoke_run_reports_every_ratio(tmp_path, home):
     tasks_a = (tmp_path / "work" / "export-tiny" / "a" / "Task.csv").read_bytes().count(b"\n")
     tasks_b = (tmp_path / "work" / "export-tiny" / "b" / "Task.csv").read_bytes().count(b"\n")
     assert tasks_b > tasks_a
+    # ... and its run starts from the standby the nightly run left, not from a copy of the warehouse
+    assert figures["delta"]["work_copy"].startswith("standby caught up"), figures["delta"]["work_copy"]
