@@ -173,7 +173,10 @@ def catch_up(con, published: Path) -> dict:
 def _append_only(con, name: str) -> bool:
     """The published raw table is this one plus rows loaded after its newest load."""
     newest, rows = con.execute(f"select max(_loaded_at), count(*) from {name}").fetchone()
-    return newest is not None and con.execute(f"select count(*) from published.{name} where _loaded_at <= ?", [newest]).fetchone()[0] == rows
+    if newest is None:
+        return False
+    older = con.execute(f"select count(*) from published.{name} where _loaded_at <= ?", [newest]).fetchone()[0]
+    return older == rows
 
 
 class _RunWarehouse:
