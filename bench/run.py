@@ -13,8 +13,8 @@ page cache:
   Dagster, no checks
 - nightly: the real nightly job (extract, models, KPIs, marts, checks, publish) on an
   empty warehouse
-- delta: the nightly job again, on a copy of that warehouse, with an export that
-  differs by one more day of activity
+- delta: the nightly job again, on a copy of what that run left (its warehouse and
+  standby), with an export that differs by one more day of activity
 
 and prints the ratios the goals are stated in; raw figures go to bench/results/*.json.
 """
