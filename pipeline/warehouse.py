@@ -35,6 +35,7 @@ import duckdb
 from pydantic import Field, PrivateAttr
 
 from pipeline import settings
+from pipeline.extract import quote
 from pipeline.gx import release as release_gx
 
 # Files are written in the v1.1+ storage format so DuckDB 1.1 and later (CLI, Python,
@@ -90,12 +91,8 @@ class StandbyMismatch(Exception):
     """The standby did not catch up with the published warehouse."""
 
 
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _quoted(schema: str, table: str) -> str:
-    return f"{_ident(schema)}.{_ident(table)}"
+    return f"{quote(schema)}.{quote(table)}"
 
 
 def _tables(con, database: str) -> dict[tuple[str, str], tuple]:
@@ -112,7 +109,7 @@ def _tables(con, database: str) -> dict[tuple[str, str], tuple]:
 def _versions(con, database: str, tables) -> dict[str, str]:
     if ("audit", "build_state") not in tables:
         return {}
-    return dict(con.execute(f"select table_name, version from {_ident(database)}.audit.build_state").fetchall())
+    return dict(con.execute(f"select table_name, version from {quote(database)}.audit.build_state").fetchall())
 
 
 def catch_up(con, published: Path) -> dict:
@@ -153,7 +150,7 @@ def catch_up(con, published: Path) -> dict:
                             f"where _loaded_at > (select max(_loaded_at) from {name})")
                 done["appended"] += 1
             else:
-                con.execute(f"create schema if not exists {_ident(schema)}")
+                con.execute(f"create schema if not exists {quote(schema)}")
                 con.execute(f"create or replace table {name} as select * from published.{name}")
                 done["copied"] += 1
         for (sql,) in con.execute("select sql from duckdb_views() where database_name = 'published' "
@@ -195,7 +192,8 @@ class _RunWarehouse:
         for stale in work.parent.glob("*"):  # left by runs that crashed
             if stale.name not in ("spill", STANDBY) and not stale.name.startswith(work.stem):
                 shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
-        self.con, self.prepared = None, "new warehouse"
+        self.con = None
+        self.prepared = "copied: no standby" if published.exists() else "new warehouse"
         if published.exists() and standby.exists():
             # Claimed by renaming: a crash from here on leaves a stale work copy, never a half-caught-up standby.
             os.replace(standby, work)
@@ -213,7 +211,6 @@ class _RunWarehouse:
         if self.con is None:
             if published.exists():
                 shutil.copyfile(published, work)
-                self.prepared = self.prepared if self.prepared.startswith("copied") else "copied: no standby"
             self.con = duckdb.connect(str(work), config=config)
         for schema in SCHEMAS:
             self.con.execute(f"create schema if not exists {schema}")
