@@ -3,6 +3,10 @@
 Why lazily: `import great_expectations` costs ~4 s warm and ~20 s cold (measured),
 too much for the CLI, the code location and every test that never validates.
 Nothing outside this module imports GX; `validate()` imports it on first use.
+Most of a cold import is reading GX's files (and those of the libraries it needs)
+from disk: `prefetch()`, called when a run opens its warehouse, asks the kernel to
+read them in the background while the extract runs, so the first check imports
+from the page cache (14.9 s cold against 5.8 s after such a read, measured).
 
 How GX reaches the data: through the run's own DuckDB connection. Inside a run the
 process already holds one read-write connection to the run's work copy
@@ -49,16 +53,20 @@ free for the next opener. Progress bars are off.
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 import time
 import uuid
 import warnings
 from dataclasses import dataclass, field
+from importlib import metadata
 
 SAMPLE_SIZE = 10
 
 _lock = threading.Lock()
 _state: dict = {}
+_prefetch_started = threading.Event()
 
 
 class GXFixBroken(RuntimeError):
@@ -95,6 +103,51 @@ def apply_duckdb_persisted_connection_fix() -> None:
             "persisted-connection fix (GX #10738, #11579) must be redone for this GX version")
     if "duckdb" not in [str(getattr(d, "value", d)).lower() for d in dialects]:
         engine_module._PERSISTED_CONNECTION_DIALECTS = (*dialects, _DuckDBDialectName("duckdb"))
+
+
+def _files_to_import(loaded) -> list[str]:
+    """The compiled modules of GX, duckdb_engine and every distribution they require
+    (extras left out), except those whose top-level module is in `loaded`."""
+    from packaging.requirements import Requirement
+
+    seen, todo, files = set(), ["great_expectations", "duckdb_engine"], []
+    while todo:
+        name = todo.pop().lower().replace("_", "-")
+        if name in seen:
+            continue
+        seen.add(name)
+        try:
+            dist = metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            continue
+        files += [str(dist.locate_file(f)) for f in dist.files or []
+                  if f.suffix in (".pyc", ".so") and f.parts[0].split(".")[0] not in loaded]
+        for requirement in map(Requirement, dist.requires or []):
+            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+                todo.append(requirement.name)
+    return files
+
+
+def _read_ahead(paths: list[str]) -> None:
+    for path in paths:
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_WILLNEED)  # the kernel reads it; no copy through Python
+        finally:
+            os.close(fd)
+
+
+def prefetch() -> None:
+    """Start reading GX's files into the page cache on a background thread, once per
+    process, unless GX is imported already. Costs no CPU to speak of: the kernel reads."""
+    with _lock:
+        if _state or _prefetch_started.is_set() or not hasattr(os, "posix_fadvise"):
+            return
+        _prefetch_started.set()
+    threading.Thread(target=lambda: _read_ahead(_files_to_import(set(sys.modules))), name="gx-prefetch", daemon=True).start()
 
 
 def _gx():

@@ -36,6 +36,7 @@ from pydantic import Field, PrivateAttr
 
 from pipeline import settings
 from pipeline.extract import quote
+from pipeline.gx import prefetch as prefetch_gx
 from pipeline.gx import release as release_gx
 
 # Files are written in the v1.1+ storage format so DuckDB 1.1 and later (CLI, Python,
@@ -188,6 +189,7 @@ class _RunWarehouse:
                 f"another run is building {published} right now; runs of this pipeline "
                 "are serialized (the warehouse has a single writer)"
             ) from None
+        prefetch_gx()  # the run's checks will import GX: its files are read while the extract runs
         standby = work.parent / STANDBY
         for stale in work.parent.glob("*"):  # left by runs that crashed
             if stale.name not in ("spill", STANDBY) and not stale.name.startswith(work.stem):

@@ -96,3 +96,13 @@ def test_the_fix_refuses_to_run_when_gx_internals_moved(monkeypatch):
     monkeypatch.delattr(engine_module, "_PERSISTED_CONNECTION_DIALECTS")
     with pytest.raises(gxmod.GXFixBroken, match="10738"):
         gxmod.apply_duckdb_persisted_connection_fix()
+
+
+def test_the_prefetch_lists_the_compiled_modules_gx_imports_and_skips_those_loaded():
+    files = gxmod._files_to_import({"duckdb", "_duckdb"})
+    folders = {f.split("site-packages/")[-1].split("/")[0] for f in files}
+    # GX itself, what it requires (jsonschema), what that requires in turn (rpds, through
+    # referencing), and duckdb_engine's SQLAlchemy; not duckdb, as if this process had imported it.
+    assert {"great_expectations", "jsonschema", "rpds", "sqlalchemy", "duckdb_engine"} <= folders
+    assert "duckdb" not in folders and not any(f.split("/")[-1].startswith("_duckdb") for f in files)
+    assert all(f.endswith((".pyc", ".so")) for f in files)
