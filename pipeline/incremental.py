@@ -157,29 +157,93 @@ def _keyed_change_logs(con, model: SqlModel, last_inputs: dict, inputs: dict) ->
     return logs
 
 
+def _columns(con, table: str) -> set[str]:
+    return {d[0].lower() for d in con.execute(f"select * from {table} limit 0").description}
+
+
 def _merge_keyed(con, model: SqlModel, logs: list[tuple]) -> tuple[int, int]:
-    """Re-derive the rows of the keys the logs name; returns (keys, rows deleted or inserted)."""
+    """Re-derive the rows of the keys the logs name; returns (keys, rows deleted or inserted).
+
+    With a `record_key` (the model has a row per record, derived together with the other
+    records of its unique key: a window over an opportunity's history rows), a log that
+    names records (their own ids) stands for the keys those records belong to: in the
+    table as built, and in the keyed inputs as they are now (a record may have moved)."""
     incremental = model.meta["incremental"]
-    key = incremental["unique_key"]
-    con.execute("create or replace temp table _changed_keys (key varchar)")
+    key, record_key = incremental["unique_key"], incremental.get("record_key")
+    con.execute("create or replace temp table _logged_keys (key varchar, names_records boolean)")
     for table, before, version in logs:
-        con.execute(f"insert into _changed_keys select key from {CHANGES} "
-                    "where table_name = ? and from_version = ? and to_version = ?", [table, before, version])
+        con.execute(f"insert into _logged_keys select key, ? and key_column is distinct from ? from {CHANGES} "
+                    "where table_name = ? and from_version = ? and to_version = ?",
+                    [record_key is not None, key, table, before, version])
+    groups = ["select key from _logged_keys where not names_records"]
+    if record_key is not None:
+        groups += [f"select cast({key} as varchar) from {table} "
+                   f"where cast({record_key} as varchar) in (select key from _logged_keys where names_records)"
+                   for table in [model.table, *incremental["keyed_inputs"]]
+                   if {key, record_key} <= _columns(con, table)]
+    con.execute("create or replace temp table _changed_keys as " + " union ".join(groups))
     replaced = {}
     for table in incremental["keyed_inputs"]:  # parse_model checked that the model reads each
-        column = _staging_key_column(table)
+        # an input holding the key is cut to its rows; a staging input whose own Id is the key, likewise
+        column = key if key in _columns(con, table) else _staging_key_column(table)
         if column is not None:
             temp = f"_keyed_{table.replace('.', '_')}"
             con.execute(f"create or replace temp table {temp} as select * from {table} "
-                        f"where {column} in (select key from _changed_keys)")
+                        f"where cast({column} as varchar) in (select key from _changed_keys)")
             replaced[table] = temp
     select = exp.replace_tables(sqlglot.parse_one(model.select, dialect="duckdb"), replaced).sql(dialect="duckdb")
-    deleted = con.execute(f"delete from {model.table} where {key} in (select key from _changed_keys)").fetchone()[0]
+    deleted = con.execute(f"delete from {model.table} where cast({key} as varchar) in (select key from _changed_keys)"
+                          ).fetchone()[0]
     inserted = con.execute(f"insert into {model.table} by name {select}").fetchone()[0]
     keys = con.execute("select count(distinct key) from _changed_keys").fetchone()[0]
-    for temp in replaced.values():
+    for temp in [*replaced.values(), "_logged_keys"]:
         con.execute(f"drop table {temp}")
     return keys, deleted + inserted
+
+
+# A rebuilt table this small is compared with the one it replaces (a hash of every row: a
+# fraction of a second); the same rows keep its version, so what reads it is not rebuilt for
+# nothing (a dimension that reads the as-of date only for its corporate currency, say).
+FINGERPRINT_MAX_ROWS = 1_000_000
+
+
+def _fingerprint(con, table: str) -> tuple | None:
+    if con.execute(f"select count(*) from {table}").fetchone()[0] > FINGERPRINT_MAX_ROWS:
+        return None
+    return con.execute(f"select count(*), sum(hash(_whole_row)::hugeint) from {table} as _whole_row").fetchone()
+
+
+def _rows_by_key(table: str, key: str) -> str:
+    return (f"select cast({key} as varchar) as key, count(*) as n, sum(hash(_whole_row)::hugeint) as h "
+            f"from {table} as _whole_row group by all")
+
+
+def _rebuild(con, model: SqlModel, run_id: str, kept: str | None) -> tuple[str, str]:
+    """Run the model's SQL whole; returns (its version, a note). `kept`, the version of
+    the table it replaces, is kept when the rows are the same. A table with a
+    `unique_key` logs the keys whose rows changed, so what merges by that key can."""
+    unique_key = model.meta.get("unique_key") if model.materialized != "view" else None
+    before = None
+    if kept is not None and model.materialized != "view":
+        if unique_key:
+            con.execute(f"create or replace temp table _before as {_rows_by_key(model.table, unique_key)}")
+        else:
+            before = _fingerprint(con, model.table)
+    con.execute(model.create_statement())
+    if kept is not None and unique_key:
+        changed = f"""select coalesce(b.key, a.key) from _before as b
+            full join ({_rows_by_key(model.table, unique_key)}) as a on a.key is not distinct from b.key
+            where a.n is distinct from b.n or a.h is distinct from b.h"""
+        con.execute(f"create or replace temp table _rebuilt_keys as {changed}")
+        keys = con.execute("select count(*) from _rebuilt_keys").fetchone()[0]
+        version = run_id if keys else kept
+        log_changes(con, model.table, kept, version, "select * from _rebuilt_keys", unique_key)
+        con.execute("drop table _before; drop table _rebuilt_keys")
+        return version, f"; {keys} keys' rows changed"
+    if before is not None and before == _fingerprint(con, model.table):
+        return kept, "; the same rows as before, so what reads it is left alone"
+    log_changes(con, model.table, None, run_id, None)
+    return run_id, ""
 
 
 def build_model(con, model: SqlModel, run_id: str) -> dict:
@@ -225,10 +289,9 @@ def build_model(con, model: SqlModel, run_id: str) -> dict:
         set_version(con, model.table, version, sql_hash=sql_hash, inputs=inputs, watermark=watermark)
         return {"build": "merged", "reason": f"{records} records with new versions since {state[3]}"}
 
-    con.execute(model.create_statement())
-    log_changes(con, model.table, None, run_id, None)
+    version, note = _rebuild(con, model, run_id, state[0] if state and exists else None)
     watermark = con.execute(f"select max(_loaded_at) from {merge[0]}").fetchone()[0] if merge else None
-    set_version(con, model.table, run_id, sql_hash=sql_hash, inputs=inputs, watermark=watermark)
+    set_version(con, model.table, version, sql_hash=sql_hash, inputs=inputs, watermark=watermark)
     reason = ("first build" if not state else "its SQL changed" if state[1] != sql_hash
               else "the table was missing" if not exists else "a table it reads changed")
-    return {"build": "rebuilt", "reason": reason}
+    return {"build": "rebuilt", "reason": reason + note}

@@ -102,6 +102,8 @@ def parse_model(path: Path, sql_dir: Path = SQL_DIR) -> SqlModel:
         unread = sorted(set(keyed) - {f"{s}.{t}" for s, t in reads})
         if unread:
             raise ModelError(f"{path}: keyed_inputs {unread} are not tables the model reads")
+    if header.get("unique_key") is not None and (header.get("materialized") == "view" or incremental is not None):
+        raise ModelError(f"{path}: unique_key (the change log of a rebuilt table) is for tables that are not incremental")
     return SqlModel(
         path=path,
         schema=schema,

@@ -59,6 +59,12 @@ def test_an_incremental_header_must_name_a_key_and_inputs_the_model_reads(tmp_pa
                                                "select id from staging.stg_a")
     with pytest.raises(ModelError, match=rf"{unread}: keyed_inputs \['staging.stg_b'\] are not tables the model reads"):
         parse_model(unread, tmp_path)
+    # a rebuilt table's unique_key (its change log) is not for views or merged tables
+    view = write(tmp_path, "core/v.sql", "/*\nmaterialized: view\nunique_key: id\n*/\nselect id from staging.stg_a")
+    with pytest.raises(ModelError, match=f"{view}: unique_key .* not incremental"):
+        parse_model(view, tmp_path)
+    assert parse_model(write(tmp_path, "core/t.sql", "/*\nunique_key: id\n*/\nselect id from staging.stg_a"),
+                       tmp_path).meta["unique_key"] == "id"
 
 
 def test_the_real_models_have_the_expected_dependencies():
