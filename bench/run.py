@@ -178,9 +178,12 @@ def run_worker(args: list[str], env: dict) -> tuple[dict, float]:
     return json.loads(out.read_text()), usage.ru_maxrss * 1024
 
 
+DELTA_MARK = "bench_delta.txt"  # what export B holds (append_one_day's docstring); no object file has this name
+
+
 def append_one_day(src: Path, dst: Path) -> None:
-    """Export B: export A plus one more day of activity (new tasks and events, a few
-    opportunities modified), everything else byte-identical."""
+    """Export B: export A plus one more day of activity (new tasks and events, 0.2 % of the
+    opportunities given a new amount, with their history rows), everything else byte-identical."""
     import duckdb
 
     shutil.copytree(src, dst, copy_function=os.link)  # unchanged files: hard links, no copy
@@ -201,12 +204,27 @@ def append_one_day(src: Path, dst: Path) -> None:
             from (select * from t order by SystemModstamp desc limit {n})""")
         path.unlink()  # a hard link to export A's file: write a new file, leave A's alone
         con.execute(f"copy (select * from t union all select * from extra) to '{path}' (header, force_quote *)")
+    # ... and 0.2 % of the opportunities changed: their amount, as a rep would, which Salesforce
+    # records as a new OpportunityHistory row.
     path = dst / "Opportunity.csv"
     con.execute(f"create or replace table o as select * from read_csv('{path}', all_varchar = true, header = true)")
-    con.execute("""update o set SystemModstamp = strftime(cast(SystemModstamp as timestamp) + interval 1 day,
-                   '%Y-%m-%d %H:%M:%S') where hash(Id) % 500 = 0""")
+    con.execute("""update o set
+        Amount = cast(round(try_cast(Amount as double) * 1.1) as bigint)::varchar,
+        LastModifiedDate = strftime(cast(SystemModstamp as timestamp) + interval 1 day, '%Y-%m-%d %H:%M:%S'),
+        SystemModstamp = strftime(cast(SystemModstamp as timestamp) + interval 1 day, '%Y-%m-%d %H:%M:%S')
+        where hash(Id) % 500 = 0""")
     path.unlink()
     con.execute(f"copy o to '{path}' (header, force_quote *)")
+    path = dst / "OpportunityHistory.csv"
+    if path.exists():
+        con.execute(f"create or replace table h as select * from read_csv('{path}', all_varchar = true, header = true)")
+        con.execute("""create or replace table new_rows as
+            select '008' || lpad(cast(100000000000000 + row_number() over (order by Id) as varchar), 15, '0') as Id,
+                   Id as OpportunityId, OwnerId as CreatedById, SystemModstamp as CreatedDate, StageName, Amount,
+                   ExpectedRevenue, CloseDate, Probability, ForecastCategory, SystemModstamp, '0' as IsDeleted
+            from o where hash(Id) % 500 = 0""")
+        path.unlink()
+        con.execute(f"copy (select * from h union all by name select * from new_rows) to '{path}' (header, force_quote *)")
 
 
 def bench_scale(scale: str, workdir: Path, resume: bool = False) -> dict:
@@ -221,8 +239,13 @@ def bench_scale(scale: str, workdir: Path, resume: bool = False) -> dict:
         generate_export(partial, scale=float(scale) if scale[0].isdigit() else scale, seed=42)
         partial.rename(export_a)
         print(f"[{scale}] generated export in {time.perf_counter() - started:.1f} s", flush=True)
-    if not export_b.exists():
-        append_one_day(export_a, export_b)
+    if not (export_b / DELTA_MARK).exists() or (export_b / DELTA_MARK).read_text() != append_one_day.__doc__:
+        shutil.rmtree(export_b, ignore_errors=True)  # made by an earlier version of append_one_day
+        partial = data / "b.partial"
+        shutil.rmtree(partial, ignore_errors=True)
+        append_one_day(export_a, partial)
+        (partial / DELTA_MARK).write_text(append_one_day.__doc__)
+        partial.rename(export_b)
     export_bytes = sum(p.stat().st_size for p in export_a.rglob("*") if p.is_file())
 
     runs = workdir / f"runs-{scale}"

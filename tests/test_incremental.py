@@ -45,10 +45,23 @@ def exports(tmp_path_factory):
     generate_export(root / "a", scale="tiny", seed=7)
     edit(root / "a" / "Task.csv", row=2, OwnerId=NEW_OWNER)  # an owner not in the export: quarantined
     _bench().append_one_day(root / "a", root / "b")
-    # ... and one task deleted in the CRM, one opportunity won (newer stamps)
+    # ... and one task deleted in the CRM, one open opportunity won (newer stamps), which adds a
+    # row to its history, and a history row of another opportunity that is now unreadable
+    # (quarantined: its opportunity's other rows are re-sequenced without it)
     edit(root / "b" / "Task.csv", IsDeleted="1", SystemModstamp="2099-01-01 00:00:00")
-    edit(root / "b" / "Opportunity.csv", StageName="Closed Won", IsWon="1", IsClosed="1",
-         SystemModstamp="2099-01-01 00:00:00")
+    opportunities, history = rows_of(root / "b" / "Opportunity.csv"), rows_of(root / "b" / "OpportunityHistory.csv")
+    won = next(i for i, r in enumerate(opportunities) if r["IsClosed"] == "0" and r["Id"] in {h["OpportunityId"] for h in history})
+    closed_won = next(r for r in opportunities if r["StageName"] == "Closed Won")
+    edit(root / "b" / "Opportunity.csv", row=won + 1, SystemModstamp="2099-01-01 00:00:00",
+         **{c: closed_won[c] for c in ("StageName", "StageSortOrder", "IsWon", "IsClosed", "Probability",
+                                       "ForecastCategory", "ForecastCategoryName")})
+    last = max((i for i, h in enumerate(history) if h["OpportunityId"] == opportunities[won]["Id"]),
+               key=lambda i: history[i]["CreatedDate"])
+    edit(root / "b" / "OpportunityHistory.csv", row=last + 1, append=True, Id=WON_HISTORY_ROW, StageName="Closed Won",
+         Probability="100", ForecastCategory="Closed", SystemModstamp="2099-01-01 00:00:00")
+    unreadable = next(i for i, h in enumerate(history)
+                      if h["OpportunityId"] != opportunities[won]["Id"] and i > 0 and history[i - 1]["OpportunityId"] == h["OpportunityId"])
+    edit(root / "b" / "OpportunityHistory.csv", row=unreadable + 1, CreatedDate="not a date")
     # ... and the missing owner of a task A quarantined arrives in User.csv: the task, unchanged,
     # leaves the quarantine, which alone changes its verdict
     edit(root / "b" / "User.csv", append=True, Id=NEW_OWNER, Username="new.owner@example.com",
@@ -57,6 +70,12 @@ def exports(tmp_path_factory):
 
 
 NEW_OWNER = "005000000000NEWAAA"
+WON_HISTORY_ROW = "008000000000WONAAA"
+
+
+def rows_of(path: Path) -> list[dict]:
+    with path.open(newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
 
 
 def edit(path: Path, row: int = 1, append: bool = False, **values) -> None:
@@ -131,6 +150,17 @@ def test_a_delta_build_equals_a_full_rebuild(built):
     assert builds["core.fct_activity"] == "rebuilt"
     assert builds["core.int_lead"] == "merged"  # the quarantine changed, though for no lead
     assert "unchanged" in builds.values()
+    # The opportunity chain: fct_opportunity is rebuilt and logs the one deal that changed; the
+    # stages, rebuilt with the same rows, keep their version; so the history merges that deal and
+    # the deal whose history row went to the quarantine, and the stage visits merge those two.
+    assert builds["core.fct_opportunity"] == builds["core.dim_stage"] == "rebuilt"
+    assert builds["core.fct_opportunity_history"] == builds["core.int_opportunity_stage_change"] == "merged"
+    assert con.execute(f"select count(*) from {CHANGES} where table_name = 'core.fct_opportunity'").fetchone()[0] == 1
+    assert con.execute(f"select version from {STATE} where table_name = 'core.dim_stage'").fetchone()[0] == "run-1"
+    changed_deals = {r[0] for r in con.execute("""select opportunity_id from staging.stg_opportunity_history
+        where opportunity_history_id = ? or created_date is null""", [WON_HISTORY_ROW]).fetchall()}
+    assert len(changed_deals) == 2 and changed_deals == {r[0] for r in con.execute(
+        f"select key from {CHANGES} where table_name = 'core.fct_opportunity_history'").fetchall()}
 
     # The task whose owner arrived is back in the activities, through the quarantine's change log alone.
     released = con.execute(f"""select count(*) from {CHANGES} as c

@@ -7,7 +7,9 @@ description: >
   opportunity's history, then by name; the raw value is kept in source_sort_order. Deal state comes from
   IsClosed/IsWon, never from the name: is_closed/is_won are the majority flag of the opportunities currently
   in the stage, else OpportunityStage's flags, else (history-only stages) inferred from the history rows'
-  ForecastCategory (Closed = won; Omitted with probability 0 = lost), else false.
+  ForecastCategory (Closed = won; Omitted with probability 0 = lost), else false. It holds no counts of the
+  deals in each stage (core.fct_opportunity and the marts have them): they change with every deal, and
+  every fact that reads the stages would be rebuilt each night for them (see pipeline/incremental.py).
 columns:
   stage_name: "The stage value as exported (free text, often localized)."
   stage_order: "1..N position in the sales process (see description)."
@@ -19,8 +21,6 @@ columns:
   forecast_category: "The stage's forecast category as a label (Pipeline, Best Case, Commit, Closed, Omitted): most common among its opportunities, else OpportunityStage, else history."
   default_probability: "OpportunityStage.DefaultProbability, else the median probability of its opportunities, else the average of its history rows."
   is_active: "OpportunityStage.IsActive; NULL when unknown."
-  opportunity_count: "Opportunities currently in the stage."
-  history_row_count: "OpportunityHistory rows with the stage."
 */
 with opportunities as (
     select * from staging.stg_opportunity
@@ -191,9 +191,7 @@ final as (
              else forecast_category
         end                                                             as forecast_category,
         default_probability,
-        is_active,
-        coalesce(opportunity_count, 0)                                  as opportunity_count,
-        coalesce(history_row_count, 0)                                  as history_row_count
+        is_active
     from flagged
 )
 

@@ -10,6 +10,7 @@ description: >
   probability when empty. cycle_days = CloseDate - CreatedDate (days) for closed deals, kept even when
   negative (sample data that closes before it was created; KPI models decide whether to filter).
   from_converted_lead is true when some lead's ConvertedOpportunityId is this opportunity.
+unique_key: opportunity_id
 columns:
   opportunity_id: "The opportunity's id."
   account_id: "Customer account."

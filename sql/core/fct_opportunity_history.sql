@@ -8,7 +8,13 @@ description: >
   core.dim_stage (history rows carry no IsClosed/IsWon). Amount is in the opportunity's currency and is
   converted at the rate in force on the row's CloseDate (else on its CreatedDate), like fct_opportunity (one
   rate lookup per distinct currency and day). ForecastCategory is normalized to labels (Forecast = Commit,
-  BestCase = Best Case).
+  BestCase = Best Case). An opportunity's rows derive only from its own history rows and its own
+  core.fct_opportunity row, so the nightly run merges the table: the opportunities whose row changed, or
+  whose history rows (or their quarantine verdicts) changed, are re-derived, the rest left alone.
+incremental:
+  unique_key: opportunity_id
+  record_key: opportunity_history_id
+  keyed_inputs: [staging.stg_opportunity_history, core.fct_opportunity, audit.quarantine]
 columns:
   opportunity_history_id: "The history row's id."
   opportunity_id: "The opportunity."

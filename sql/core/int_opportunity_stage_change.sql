@@ -1,13 +1,17 @@
 /*
 description: >
-  One row per stage visit: consecutive core.fct_opportunity_history rows of an opportunity with the same
-  stage are collapsed into one visit (a deal that leaves a stage and comes back has two visits). entered_at
-  is the first row's valid_from, exited_at the next visit's entered_at (NULL while still in it).
-  days_in_stage = (exited_at, else the END of the as-of day, minus entered_at) in days as a double, never
-  below 0 (a visit entered on the as-of day counts the part of that day). outcome: 'won' / 'lost' when the
-  next stage (or, for the current visit, the stage itself) is won / lost per core.dim_stage; 'advanced' when
-  the next stage has a higher stage_order; 'moved_back' when lower; 'open' for the current visit of an open
-  stage. History rows without a stage name are skipped.
+  One row per stage visit, without what depends on the as-of date (core.fct_opportunity_stage_change adds
+  days_in_stage): consecutive core.fct_opportunity_history rows of an opportunity with the same stage are
+  collapsed into one visit (a deal that leaves a stage and comes back has two visits). entered_at is the first
+  row's valid_from, exited_at the next visit's entered_at (NULL while still in it). outcome: 'won' / 'lost'
+  when the next stage (or, for the current visit, the stage itself) is won / lost per core.dim_stage;
+  'advanced' when the next stage has a higher stage_order; 'moved_back' when lower; 'open' for the current
+  visit of an open stage. History rows without a stage name are skipped. An opportunity's visits derive only
+  from its own history rows, so the nightly run re-derives the visits of the opportunities whose history
+  the merge of core.fct_opportunity_history changed.
+incremental:
+  unique_key: opportunity_id
+  keyed_inputs: [core.fct_opportunity_history]
 columns:
   opportunity_id: "The opportunity."
   visit_number: "1..n order of the visits of one opportunity."
@@ -17,7 +21,6 @@ columns:
   exited_at: "When it moved to another stage; NULL while still in it."
   next_stage_name: "The stage it moved to; NULL while still in it."
   next_stage_order: "Position of the next stage."
-  days_in_stage: "Days spent in the stage (to the end of the as-of day while still in it)."
   is_current: "The deal is still in this stage (last visit)."
   is_closed_stage: "The visited stage is closed."
   outcome: "'advanced', 'moved_back', 'won', 'lost' or 'open'."
@@ -29,10 +32,6 @@ with history as (
 
 stages as (
     select * from core.dim_stage
-),
-
-run as (
-    select * from core.dim_run
 ),
 
 flagged as (
@@ -72,10 +71,6 @@ final as (
         linked.exited_at,
         linked.next_stage_name,
         next_stages.stage_order                                                     as next_stage_order,
-        greatest(
-            epoch(coalesce(linked.exited_at, cast(run.as_of_date + interval 1 day as timestamp)) - linked.entered_at) / 86400.0,
-            0.0
-        )                                                                           as days_in_stage,
         linked.next_stage_name is null                                              as is_current,
         coalesce(stages.is_closed, false)                                           as is_closed_stage,
         case
@@ -90,7 +85,6 @@ final as (
         end                                                                         as outcome,
         linked.owner_id
     from linked
-    cross join run
     left join stages on stages.stage_name = linked.stage_name
     left join stages as next_stages on next_stages.stage_name = linked.next_stage_name
 )
