@@ -155,6 +155,7 @@ def test_a_delta_build_equals_a_full_rebuild(built):
     # the deal whose history row went to the quarantine, and the stage visits merge those two.
     assert builds["core.fct_opportunity"] == builds["core.dim_stage"] == "rebuilt"
     assert builds["core.fct_opportunity_history"] == builds["core.int_opportunity_stage_change"] == "merged"
+    assert builds["core.fct_opportunity_line_item"] == "merged"
     assert con.execute(f"select count(*) from {CHANGES} where table_name = 'core.fct_opportunity'").fetchone()[0] == 1
     assert con.execute(f"select version from {STATE} where table_name = 'core.dim_stage'").fetchone()[0] == "run-1"
     changed_deals = {r[0] for r in con.execute("""select opportunity_id from staging.stg_opportunity_history

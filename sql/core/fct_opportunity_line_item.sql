@@ -4,7 +4,13 @@ description: >
   corporate currency. The product is the line item's Product2Id, else the product of its PricebookEntry (real
   exports often carry only PricebookEntryId). Amounts convert at the rate of the line item's opportunity (in
   Salesforce a line item always has its opportunity's currency), so they add up to the deal's corporate amount
-  when the line items do. Line items of opportunities missing from the export are left out.
+  when the line items do. Line items of opportunities missing from the export are left out. A line item
+  derives only from itself, its opportunity's row and the products, so the nightly run merges the line items
+  of the opportunities whose row or line items changed.
+incremental:
+  unique_key: opportunity_id
+  record_key: opportunity_line_item_id
+  keyed_inputs: [staging.stg_opportunity_line_item, core.fct_opportunity]
 columns:
   opportunity_line_item_id: "The line item's 18-character Salesforce id."
   opportunity_id: "The deal the line item belongs to."
