@@ -147,7 +147,8 @@ def prefetch() -> None:
         if _state or _prefetch_started.is_set() or not hasattr(os, "posix_fadvise"):
             return
         _prefetch_started.set()
-    threading.Thread(target=lambda: _read_ahead(_files_to_import(set(sys.modules))), name="gx-prefetch", daemon=True).start()
+    loaded = set(sys.modules)
+    threading.Thread(target=lambda: _read_ahead(_files_to_import(loaded)), name="gx-prefetch", daemon=True).start()
 
 
 def _gx():
