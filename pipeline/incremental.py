@@ -275,9 +275,15 @@ def build_model(con, model: SqlModel, run_id: str) -> dict:
     if merge and state and exists and state[1] == sql_hash and state[3] is not None:
         raw, raw_key, key = merge
         watermark = con.execute(f"select max(_loaded_at) from {raw}").fetchone()[0]
-        con.execute(f"""create or replace temp table _changed_versions as
-            select * from {raw}
-            where {raw_key} in (select {raw_key} from {raw} where _loaded_at > ?)""", [state[3]])
+        # The new rows are in the newest row groups (found by _loaded_at's zone maps). Earlier versions
+        # of their records are looked for in the key column alone, and whole rows read only if there are
+        # some: new records (most of a day's tasks) cost a scan of raw's ids, not of all its columns.
+        con.execute(f"create or replace temp table _changed_versions as select * from {raw} "
+                    f"where _loaded_at > ? and {raw_key} is not null", [state[3]])
+        earlier = (f"from {raw} where (_loaded_at <= ? or _loaded_at is null) "
+                   f"and {raw_key} in (select {raw_key} from _changed_versions)")
+        if con.execute(f"select exists (select 1 {earlier})", [state[3]]).fetchone()[0]:
+            con.execute(f"insert into _changed_versions select * {earlier}", [state[3]])
         records = con.execute(f"select count(distinct {raw_key}) from _changed_versions").fetchone()[0]
         select = exp.replace_tables(sqlglot.parse_one(model.select, dialect="duckdb"),
                                     {raw: "_changed_versions"}).sql(dialect="duckdb")

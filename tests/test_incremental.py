@@ -62,6 +62,9 @@ def exports(tmp_path_factory):
     unreadable = next(i for i, h in enumerate(history)
                       if h["OpportunityId"] != opportunities[won]["Id"] and i > 0 and history[i - 1]["OpportunityId"] == h["OpportunityId"])
     edit(root / "b" / "OpportunityHistory.csv", row=unreadable + 1, CreatedDate="not a date")
+    # ... and an event exported again with other values but an older SystemModstamp: A's version
+    # stays the latest, which only a merge that reads the record's earlier versions knows
+    edit(root / "b" / "Event.csv", row=3, Subject="stale copy", SystemModstamp="2000-01-01 00:00:00")
     # ... and the missing owner of a task A quarantined arrives in User.csv: the task, unchanged,
     # leaves the quarantine, which alone changes its verdict
     edit(root / "b" / "User.csv", append=True, Id=NEW_OWNER, Username="new.owner@example.com",
