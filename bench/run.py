@@ -52,7 +52,7 @@ def worker_baseline(export: Path, db: Path, with_models: bool) -> dict:
     import duckdb
 
     from pipeline.contracts import load_contracts
-    from pipeline.extract import LOAD_COLUMNS, find_object_file, quote, read_header, scan_file, utf8_copy
+    from pipeline.extract import LOAD_COLUMNS, find_object_file, quote, read_header
     from pipeline.resources import KpiSettings
     from pipeline.warehouse import MACROS, SCHEMAS, Warehouse
     from assets.quarantine import COLUMNS as QUARANTINE_COLUMNS
@@ -74,11 +74,11 @@ def worker_baseline(export: Path, db: Path, with_models: bool) -> dict:
             columns = ", ".join(f"{quote(f.name)} varchar" for f in contract.fields)
             con.execute(f"create table {table} ({columns}, " + ", ".join(f"{c} {t}" for c, t in LOAD_COLUMNS.items()) + ")")
             continue
-        readable = utf8_copy(scan_file(path), db.parent / "scratch") if with_models else path
+        # The demo export is UTF-8: read as it is, as the extract reads a new UTF-8 file (in one read).
         if not with_models:  # the bare reference load
-            con.execute(f"create table {table} as select * from read_csv(?, all_varchar = true)", [str(readable)])
+            con.execute(f"create table {table} as select * from read_csv(?, all_varchar = true)", [str(path)])
             continue
-        header = read_header(readable)
+        header = read_header(path)
         known = {h.lower() for h in header}
         missing = ", ".join(f"null::varchar as {quote(f.name)}" for f in contract.fields if f.name.lower() not in known)
         # Rows numbered as the extract numbers a first load: by their position, after a parallel insert.
@@ -86,7 +86,7 @@ def worker_baseline(export: Path, db: Path, with_models: bool) -> dict:
             f"""create table {table} as select *, {missing + ',' if missing else ''}
                 'bench' as _export_id, ? as _source_file, cast(null as bigint) as _row_number,
                 now()::timestamp as _loaded_at
-                from read_csv(?, all_varchar = true, header = true)""", [path.name, str(readable)])
+                from read_csv(?, all_varchar = true, header = true)""", [path.name, str(path)])
         con.execute(f"update {table} set _row_number = rowid + 1")
     ingest = time.perf_counter() - started
     result = {"ingest_seconds": ingest}

@@ -12,6 +12,7 @@ import codecs
 import csv
 import hashlib
 import io
+import threading
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -29,6 +30,10 @@ MAX_LINE_SIZE = 8 << 20  # 131k-character rich text fields, several per record
 # 23 at 32 MB), which the next checkpoint rewrote whole: 8-12 s at 1/10, most of the publish's 31 s
 # at enterprise scale (measured). A line still may span buffers.
 CSV_BUFFER_SIZE = 32 << 20
+# A Latin-1 export shows a byte that is not UTF-8 early on (names, cities, descriptions): a new file whose
+# first UTF8_PROBE bytes are UTF-8 is loaded in one read, DuckDB checking the rest as it parses.
+UTF8_PROBE = 64 << 20
+LATIN1_NAMES = ("latin-1", "latin1", "iso-8859-1", "cp1252")
 LOAD_COLUMNS = {"_export_id": "varchar", "_source_file": "varchar", "_row_number": "bigint", "_loaded_at": "timestamp",
                 "_row_hash": "ubigint"}
 
@@ -117,7 +122,7 @@ def scan_file(path: Path, configured_encoding: str = "auto") -> ScannedFile:
             valid_utf8, first_bad = False, offset
     notes = []
     configured = configured_encoding.lower().replace("_", "-")
-    if configured in ("latin-1", "latin1", "iso-8859-1", "cp1252"):
+    if configured in LATIN1_NAMES:
         encoding = "latin-1"
     elif valid_utf8:
         encoding = "utf-8"
@@ -126,6 +131,26 @@ def scan_file(path: Path, configured_encoding: str = "auto") -> ScannedFile:
         if configured not in ("auto", ""):
             notes.append(f"{path.name}: declared {configured_encoding} but byte {first_bad} is not valid UTF-8; read as Latin-1 (ISO-8859-1)")
     return ScannedFile(path, digest.hexdigest(), encoding, offset, notes)
+
+
+def sha1_of(path: Path, stop: threading.Event) -> str:
+    """The file's SHA-1, read beside DuckDB's own read of it (hashlib and file reads release the GIL)."""
+    digest = hashlib.sha1()
+    with open(path, "rb") as f:
+        while not stop.is_set() and (chunk := f.read(CHUNK)):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def utf8_prefix(path: Path) -> bool:
+    """Whether the first UTF8_PROBE bytes are UTF-8 (a character cut at the end is not held against it)."""
+    with open(path, "rb") as f:
+        head = f.read(UTF8_PROBE)
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def utf8_copy(scanned: ScannedFile, scratch: Path) -> Path:
@@ -146,7 +171,8 @@ def read_header(path: Path) -> list[str]:
     """The first record's column names (a header has no newlines; we still read
     until its quotes balance)."""
     text = ""
-    with open(path, encoding="utf-8-sig", newline="") as f:
+    # Not decoded past the header strictly: in a file read in one pass, a Latin-1 byte may follow it.
+    with open(path, encoding="utf-8-sig", errors="surrogateescape", newline="") as f:
         for line in f:
             text += line
             if text.count('"') % 2 == 0:
@@ -217,18 +243,22 @@ def load_object(
                 "KPIs that need it report why they are empty"}
 
     source = str(path.relative_to(export_dir))
-    scanned = scan_file(path, encoding)
-    already = con.execute("select rows_loaded from raw._loads where object = ? and sha1 = ?",
-                          [contract.object, scanned.sha1]).fetchone()
-    if already is not None:
-        return {"status": "already loaded", "source_file": source, "sha1": scanned.sha1, "rows_loaded": 0}
+    size = path.stat().st_size
+    one_read = _one_read(con, contract, path, size, encoding)
+    scanned = None if one_read else scan_file(path, encoding)
+    if scanned is not None:
+        already = con.execute("select rows_loaded from raw._loads where object = ? and sha1 = ?",
+                              [contract.object, scanned.sha1]).fetchone()
+        if already is not None:
+            return {"status": "already loaded", "source_file": source, "sha1": scanned.sha1, "rows_loaded": 0}
 
-    readable = utf8_copy(scanned, scratch)
+    readable = path if scanned is None else utf8_copy(scanned, scratch)
     header = read_header(readable)
     loaded_at = datetime.now(timezone.utc).replace(tzinfo=None)
     if not header:  # a 0-byte file: DuckDB would read it as 0 rows without a word
         if contract.required:
             raise ExportError(f"{source}: file is empty (no header row); {contract.object} is required")
+        scanned = scanned or scan_file(path, encoding)
         con.execute("insert into raw._loads values (?, ?, ?, ?, ?, ?, 0, 0, [], ?)",
                     [contract.object, export_id, source, scanned.sha1, scanned.encoding, scanned.size, loaded_at])
         return {"status": "empty file", "source_file": source, "rows_loaded": 0,
@@ -249,39 +279,29 @@ def load_object(
     extra = [h for h in header if h.lower() not in known]
     ensure_raw_table(con, contract, header)
 
-    columns = "{" + ", ".join(f"{_sql_str(h)}: 'varchar'" for h in header) + "}"
     rejects = f"rejects_{contract.table}"
-    row_hash = "hash(" + ", ".join(quote(h) for h in sorted(header, key=str.lower)) + ")"
-    read = f"""read_csv(?, header = true, delim = ',', quote = '"', escape = '"', columns = {columns},
-                        auto_detect = false, strict_mode = true, max_line_size = {MAX_LINE_SIZE},
-                        buffer_size = {CSV_BUFFER_SIZE},
-                        ignore_errors = true, store_rejects = true,
-                        rejects_table = '{rejects}', rejects_scan = '{rejects}_scan')"""
-    if contract.primary_key and contract.primary_key.lower() in present and _has_rows(con, table):
-        pk = quote(header[[h.lower() for h in header].index(contract.primary_key.lower())])
-        # Unchanged rows are skipped, so rows are numbered in the read. (Numbering by position in a narrow
-        # table of every row's hash, then matching the new rows to it, costs a second read: no faster at
-        # 1/10 scale. The NOT IN join does not keep file order, so it cannot come before the numbering.)
-        # NOT IN builds its hash table on raw's one narrow column; a NOT EXISTS on (Id, hash) let DuckDB build
-        # it on the wide incoming rows and spill them, which filled the disk on the enterprise Task.csv. The
-        # hash covers every column, the Id among them; rows without an Id are always appended.
-        con.execute(f"""insert into {table} by name
-            select * from (
-                select *, ? as _export_id, ? as _source_file, row_number() over () as _row_number,
-                       ? as _loaded_at, {row_hash} as _row_hash
-                from {read}
-            ) as i
-            where i.{pk} is null or nullif(trim(i.{pk}), '') is null
-               or i._row_hash not in (select _row_hash from {table} where _row_hash is not null)""",
-                    [export_id, source, loaded_at, str(readable)])
-        rows = con.execute(f"select count(*) from {table} where _loaded_at = ?", [loaded_at]).fetchone()[0]
+    append = dict(con=con, contract=contract, header=header, export_id=export_id, source=source, rejects=rejects)
+    if scanned is None:
+        stop = threading.Event()
+        with ThreadPoolExecutor(max_workers=1) as hasher:
+            hashing = hasher.submit(sha1_of, path, stop)
+            try:
+                rows = _append(readable=path, loaded_at=loaded_at, **append)
+            except BaseException:
+                stop.set()
+                raise
+            sha1 = hashing.result()
+        if con.execute(f"select count(*) from {rejects} where error_type = 'INVALID ENCODING'").fetchone()[0]:
+            # Not UTF-8 after all, past the probe: undo this load and read the file the long way.
+            con.execute(f"delete from {table} where _loaded_at = ?", [loaded_at])
+            _drop_rejects(con, rejects)
+            scanned = scan_file(path, encoding)
+            loaded_at = datetime.now(timezone.utc).replace(tzinfo=None)
+            rows = _append(readable=utf8_copy(scanned, scratch), loaded_at=loaded_at, **append)
+        else:
+            scanned = ScannedFile(path, sha1, "utf-8", size)
     else:
-        # Every row is appended, in file order (preserve_insertion_order): their positions number them, and
-        # the read runs on every thread. row_number() over () runs it on one: twice the time on 2 cores.
-        con.execute(f"""insert into {table} by name
-            select *, ? as _export_id, ? as _source_file, ? as _loaded_at, {row_hash} as _row_hash from {read}""",
-                    [export_id, source, loaded_at, str(readable)])
-        rows = _number_by_position(con, table, loaded_at)
+        rows = _append(readable=readable, loaded_at=loaded_at, **append)
 
     # A header repeated mid-file (concatenated exports) parses as a data row.
     repeated = 0
@@ -309,8 +329,7 @@ def load_object(
     rejected = con.execute(f"select count(*) from {rejects}_lines").fetchone()[0]
     sample = con.execute(f"select line, error_message from {rejects}_lines order by line limit 5").fetchall()
     con.execute(f"drop table {rejects}_lines")
-    con.execute(f"drop table if exists {rejects}")
-    con.execute(f"drop table if exists {rejects}_scan")
+    _drop_rejects(con, rejects)
     con.execute("insert into raw._loads values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [contract.object, export_id, source, scanned.sha1, scanned.encoding, scanned.size,
                  rows, rejected + repeated, header, loaded_at])
@@ -331,6 +350,63 @@ def load_object(
         "extra_columns": extra,
         "note": " ".join(notes),
     }
+
+
+def _one_read(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, size: int, encoding: str) -> bool:
+    """Whether the file is loaded in one read, its SHA-1 taken beside DuckDB's read rather than in a pass
+    before it: no earlier load of this object had its size (so it cannot be one loaded already), it is not
+    declared or last seen Latin-1, and it starts as UTF-8. Otherwise `scan_file` reads it first."""
+    if encoding.lower().replace("_", "-") in LATIN1_NAMES:
+        return False
+    same_size, last_encoding = con.execute(
+        "select bool_or(bytes = ?), arg_max(encoding, loaded_at) from raw._loads where object = ?",
+        [size, contract.object]).fetchone()
+    return not same_size and last_encoding != "latin-1" and utf8_prefix(path)
+
+
+def _append(*, con: duckdb.DuckDBPyConnection, contract: Contract, header: list[str], readable: Path,
+            export_id: str, source: str, loaded_at: datetime, rejects: str) -> int:
+    """Append the file's rows to raw (for an object with an Id, those raw does not hold already), numbered
+    by their place in the file; lines DuckDB cannot parse go to the `rejects` table. Returns the rows added."""
+    table = f"raw.{contract.table}"
+    present = {h.lower() for h in header}
+    columns = "{" + ", ".join(f"{_sql_str(h)}: 'varchar'" for h in header) + "}"
+    row_hash = "hash(" + ", ".join(quote(h) for h in sorted(header, key=str.lower)) + ")"
+    read = f"""read_csv(?, header = true, delim = ',', quote = '"', escape = '"', columns = {columns},
+                        auto_detect = false, strict_mode = true, max_line_size = {MAX_LINE_SIZE},
+                        buffer_size = {CSV_BUFFER_SIZE},
+                        ignore_errors = true, store_rejects = true,
+                        rejects_table = '{rejects}', rejects_scan = '{rejects}_scan')"""
+    if contract.primary_key and contract.primary_key.lower() in present and _has_rows(con, table):
+        pk = quote(header[[h.lower() for h in header].index(contract.primary_key.lower())])
+        # Unchanged rows are skipped, so rows are numbered in the read. (Numbering by position in a narrow
+        # table of every row's hash, then matching the new rows to it, costs a second read: no faster at
+        # 1/10 scale. The NOT IN join does not keep file order, so it cannot come before the numbering.)
+        # NOT IN builds its hash table on raw's one narrow column; a NOT EXISTS on (Id, hash) let DuckDB build
+        # it on the wide incoming rows and spill them, which filled the disk on the enterprise Task.csv. The
+        # hash covers every column, the Id among them; rows without an Id are always appended.
+        con.execute(f"""insert into {table} by name
+            select * from (
+                select *, ? as _export_id, ? as _source_file, row_number() over () as _row_number,
+                       ? as _loaded_at, {row_hash} as _row_hash
+                from {read}
+            ) as i
+            where i.{pk} is null or nullif(trim(i.{pk}), '') is null
+               or i._row_hash not in (select _row_hash from {table} where _row_hash is not null)""",
+                    [export_id, source, loaded_at, str(readable)])
+        return con.execute(f"select count(*) from {table} where _loaded_at = ?", [loaded_at]).fetchone()[0]
+    else:
+        # Every row is appended, in file order (preserve_insertion_order): their positions number them, and
+        # the read runs on every thread. row_number() over () runs it on one: twice the time on 2 cores.
+        con.execute(f"""insert into {table} by name
+            select *, ? as _export_id, ? as _source_file, ? as _loaded_at, {row_hash} as _row_hash from {read}""",
+                    [export_id, source, loaded_at, str(readable)])
+        return _number_by_position(con, table, loaded_at)
+
+
+def _drop_rejects(con: duckdb.DuckDBPyConnection, rejects: str) -> None:
+    con.execute(f"drop table if exists {rejects}")
+    con.execute(f"drop table if exists {rejects}_scan")
 
 
 def _has_rows(con: duckdb.DuckDBPyConnection, table: str) -> bool:

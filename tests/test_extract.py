@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import zipfile
 from datetime import datetime
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from pipeline import extract
 from pipeline.contracts import load_contracts
 from pipeline.extract import ExportError, _number_by_position, find_object_file, load_object, resolve_export, scan_file
 from pipeline.warehouse import MACROS
@@ -147,6 +149,39 @@ def test_latin1_file_declared_utf8_is_read_as_latin1_with_a_note(con, tmp_path):
     assert outcome["encoding"] == "latin-1"
     assert "Opportunity.csv" in outcome["note"] and "not valid UTF-8" in outcome["note"]
     assert con.execute("select StageName from raw.opportunity").fetchone()[0] == "Negociación"
+
+
+def test_a_new_utf8_file_is_read_once_and_still_fingerprinted(con, tmp_path, monkeypatch):
+    path = write(tmp_path / "e1" / "Opportunity.csv", OPP_HEADER + opp_row(1) + opp_row(2))
+
+    def no_scan(*args, **kwargs):
+        raise AssertionError("a new UTF-8 file was read twice")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(extract, "scan_file", no_scan)
+        outcome = load(con, tmp_path / "e1", "Opportunity", tmp_path)
+    assert outcome["rows_loaded"] == 2 and outcome["encoding"] == "utf-8"
+    assert outcome["sha1"] == hashlib.sha1(path.read_bytes()).hexdigest()
+    # Same size as a load before: read first, and found to be that load.
+    write(tmp_path / "e2" / "Opportunity.csv", OPP_HEADER + opp_row(1) + opp_row(2))
+    assert load(con, tmp_path / "e2", "Opportunity", tmp_path)["status"] == "already loaded"
+
+
+def test_latin1_past_the_utf8_probe_is_loaded_again_as_latin1_and_nothing_twice(con, tmp_path, monkeypatch):
+    monkeypatch.setattr(extract, "UTF8_PROBE", len(OPP_HEADER) + 50)
+    rows = [opp_row(i) for i in range(1, 6)] + [opp_row(6, "Negociación")]
+    write(tmp_path / "e" / "Opportunity.csv", OPP_HEADER + "".join(rows), "latin-1")
+    outcome = load(con, tmp_path / "e", "Opportunity", tmp_path)
+    assert outcome["encoding"] == "latin-1" and outcome["rows_loaded"] == 6 and outcome["rows_rejected"] == 0
+    assert con.execute("select count(*), count(distinct _loaded_at) from raw.opportunity").fetchone() == (6, 1)
+    assert con.execute("select StageName from raw.opportunity where _row_number = 6").fetchone()[0] == "Negociación"
+    assert con.execute("select count(*) from audit.rejected_lines").fetchone()[0] == 0
+    # The object's next export is scanned before it is loaded: its encoding was Latin-1 last time.
+    scans = []
+    monkeypatch.setattr(extract, "scan_file", lambda *a, **k: scans.append(a[0]) or scan_file(*a, **k))
+    write(tmp_path / "e2" / "Opportunity.csv", OPP_HEADER + "".join(rows) + opp_row(7), "latin-1")
+    assert load(con, tmp_path / "e2", "Opportunity", tmp_path)["rows_loaded"] == 1
+    assert len(scans) == 1
 
 
 def test_utf8_bom_crlf_and_quoted_newlines(con, tmp_path):
