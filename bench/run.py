@@ -149,8 +149,11 @@ def worker_nightly(export: Path) -> dict:
     peak_step = next((s.step_key for s in stats if (s.start_time or 0) <= sampler.peak_at <= (s.end_time or 0)),
                      "between steps")
     published = result.asset_materializations_for_node("publish__warehouse") if result.success else []
+    from pipeline.warehouse import Warehouse
+
     return {"seconds": seconds, "success": result.success, "failed_steps": failed, "steps": steps,
             "peak_rss_step": peak_step, "sampled_peak_rss_bytes": sampler.peak,
+            "memory_limit": Warehouse().memory_limit,
             "work_copy": published[-1].metadata["work_copy"].value if published else None}
 
 
@@ -362,7 +365,8 @@ def print_report(all_figures: list[dict]) -> None:
         missed = [k for k, (_, goal) in GOALS.items() if f["ratios"][k] > goal]
         if f["peak_rss_gib"] > 2:
             missed.append("memory")
-        print(f"  {f['scale']}: " + ("all goals met" if not missed else "missed: " + ", ".join(missed))
+        print(f"  {f['scale']} (DuckDB memory limit {f['nightly'].get('memory_limit', '?')}): "
+              + ("all goals met" if not missed else "missed: " + ", ".join(missed))
               + ("" if f["success"] else "  (a run FAILED: " + ", ".join(f["nightly"]["failed_steps"]) + ")"))
 
 
