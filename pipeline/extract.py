@@ -244,8 +244,7 @@ def load_object(
 
     source = str(path.relative_to(export_dir))
     size = path.stat().st_size
-    one_read = _one_read(con, contract, path, size, encoding)
-    scanned = None if one_read else scan_file(path, encoding)
+    scanned = None if _one_read(con, contract, path, size, encoding) else scan_file(path, encoding)
     if scanned is not None:
         already = con.execute("select rows_loaded from raw._loads where object = ? and sha1 = ?",
                               [contract.object, scanned.sha1]).fetchone()
