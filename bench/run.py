@@ -131,6 +131,7 @@ def worker_nightly(export: Path) -> dict:
     import dagster as dg
 
     from pipeline.definitions import defs
+    from pipeline.warehouse import Warehouse
 
     started = time.perf_counter()
     # As `pipeline run` does: runs recorded in DAGSTER_HOME (sqlite); --ephemeral-instance keeps them in memory.
@@ -149,8 +150,6 @@ def worker_nightly(export: Path) -> dict:
     peak_step = next((s.step_key for s in stats if (s.start_time or 0) <= sampler.peak_at <= (s.end_time or 0)),
                      "between steps")
     published = result.asset_materializations_for_node("publish__warehouse") if result.success else []
-    from pipeline.warehouse import Warehouse
-
     return {"seconds": seconds, "success": result.success, "failed_steps": failed, "steps": steps,
             "peak_rss_step": peak_step, "sampled_peak_rss_bytes": sampler.peak,
             "memory_limit": Warehouse().memory_limit,

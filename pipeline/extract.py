@@ -34,6 +34,11 @@ CSV_BUFFER_SIZE = 32 << 20
 # first UTF8_PROBE bytes are UTF-8 is loaded in one read, DuckDB checking the rest as it parses.
 UTF8_PROBE = 64 << 20
 LATIN1_NAMES = ("latin-1", "latin1", "iso-8859-1", "cp1252")
+
+
+def declared_latin1(encoding: str) -> bool:
+    """Whether the configured encoding (SF_EXPORT_ENCODING) names Latin-1."""
+    return encoding.lower().replace("_", "-") in LATIN1_NAMES
 LOAD_COLUMNS = {"_export_id": "varchar", "_source_file": "varchar", "_row_number": "bigint", "_loaded_at": "timestamp",
                 "_row_hash": "ubigint"}
 
@@ -121,14 +126,13 @@ def scan_file(path: Path, configured_encoding: str = "auto") -> ScannedFile:
         except UnicodeDecodeError:
             valid_utf8, first_bad = False, offset
     notes = []
-    configured = configured_encoding.lower().replace("_", "-")
-    if configured in LATIN1_NAMES:
+    if declared_latin1(configured_encoding):
         encoding = "latin-1"
     elif valid_utf8:
         encoding = "utf-8"
     else:
         encoding = "latin-1"
-        if configured not in ("auto", ""):
+        if configured_encoding.lower() not in ("auto", ""):
             notes.append(f"{path.name}: declared {configured_encoding} but byte {first_bad} is not valid UTF-8; read as Latin-1 (ISO-8859-1)")
     return ScannedFile(path, digest.hexdigest(), encoding, offset, notes)
 
@@ -355,7 +359,7 @@ def _one_read(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, si
     """Whether the file is loaded in one read, its SHA-1 taken beside DuckDB's read rather than in a pass
     before it: no earlier load of this object had its size (so it cannot be one loaded already), it is not
     declared or last seen Latin-1, and it starts as UTF-8. Otherwise `scan_file` reads it first."""
-    if encoding.lower().replace("_", "-") in LATIN1_NAMES:
+    if declared_latin1(encoding):
         return False
     same_size, last_encoding = con.execute(
         "select bool_or(bytes = ?), arg_max(encoding, loaded_at) from raw._loads where object = ?",
