@@ -21,14 +21,19 @@ and the quarantine a third time: 2.6x the SQL's own time at 1/10 scale, measured
 A table with no rows is not evaluated at all (none of its rows can fail), which is
 most optional objects of most exports.
 
-Severity and gating: the contract's `error` rules yield AssetCheckSeverity.ERROR,
-`warn` rules WARN. Every spec is declared `blocking=True`; Dagster gates only on a
-failed result of ERROR severity, so a failing `warn` rule never stops anything, but
-the flag makes every check run before the assets downstream of its asset, and so
-before `publish/warehouse`, while the run's work copy is still open (a check left to
-run after publish would find the work copy gone). A failed `error` rule stops the
-assets downstream of the bad input; `publish/warehouse` depends on every asset, so
-it does not run either and the published warehouse stays as it was.
+Severity and gating: a row rule of severity `error` quarantines the rows it fails
+(`audit.quarantine`; the core facts leave them out) and the run publishes the rest: its
+result is a WARN. Only when more than `block_above_percent` of the object's records
+fail (default 5 %, per rule in the contract), which means a format the pipeline cannot
+read rather than bad records, is the result an ERROR. So is any failure of an `error`
+rule guarding core or KPI tables (a pipeline defect), and a rule that could not be
+evaluated. Every spec is declared `blocking=True`; Dagster gates only on a failed
+result of ERROR severity, so a WARN never stops anything, but the flag makes every
+check run before the assets downstream of its asset, and so before
+`publish/warehouse`, while the run's work copy is still open (a check left to run
+after publish would find the work copy gone). An ERROR stops the assets downstream
+of the bad input; `publish/warehouse` depends on every asset, so it does not run
+either and the published warehouse stays as it was.
 """
 
 
@@ -37,6 +42,7 @@ import time
 import dagster as dg
 
 from pipeline import layout, quality
+from pipeline.contracts import load_contracts
 from pipeline.quality import Rule
 from pipeline.sql_models import SqlModel
 from pipeline.warehouse import Warehouse
@@ -45,12 +51,19 @@ SEVERITY = {"error": dg.AssetCheckSeverity.ERROR, "warn": dg.AssetCheckSeverity.
 
 
 def describe(rule: Rule) -> str:
-    gate = ("**Blocking** (error): the assets downstream of this table do not run and the last good warehouse "
-            "stays published." if rule.severity == "error" else "Warning: reported, nothing is stopped.")
+    if rule.severity == "error" and rule.row_level:
+        gate = (f"Error: failing rows are quarantined and left out of the facts, and the run publishes the rest. "
+                f"**Blocking** only when more than {rule.block_above_percent:g} % of the object's records fail "
+                "(a whole column failing is a format the pipeline cannot read): then the assets downstream of this "
+                "table do not run and the last good warehouse stays published.")
+    elif rule.severity == "error":
+        gate = ("**Blocking** (error): the assets downstream of this table do not run and the last good warehouse "
+                "stays published.")
+    else:
+        gate = "Warning: reported, nothing is stopped."
     where = {"raw": "each record's rows as last exported", "staging": "the latest version of each record",
              "core": "the core table", "kpi": "the KPI table"}[rule.schema]
-    quarantined = (" Failing rows are written to `audit.quarantine`"
-                   + (" and left out of the core facts." if rule.severity == "error" else ".")) if rule.row_level else ""
+    quarantined = " Failing rows are written to `audit.quarantine`." if rule.row_level else ""
     return f"{rule.description}\n\nRule: {rule.summary} (checked on {where}). {gate}{quarantined}"
 
 
@@ -77,6 +90,17 @@ def evaluate(con, rules: list[Rule], run_id: str = "adhoc") -> dict[str, dict]:
              for n in queries if not errors.get(n)}
     outcomes = gx.validate(con, quality.FAILURES, suite) if suite else {}
     seconds = time.perf_counter() - started
+    failing = [n for n, o in outcomes.items() if not o.success and not o.error]
+    samples = {}
+    for rule_name, record_id, detail in con.execute(
+            f"select rule, record_id, detail from {quality.FAILURES} where checked_table = ? and rule in "
+            f"(select unnest(?)) qualify row_number() over (partition by rule order by record_id) <= 5",
+            [table, failing]).fetchall() if failing else []:
+        samples.setdefault(rule_name, []).append(f"{record_id}: {detail}")
+    records = total
+    if failing and schema == "raw":  # raw keeps every version: the share is of the object's records
+        contract = load_contracts()[rules[0].object]
+        records = con.execute(f"select count(distinct {quality.raw_key(contract)}) from {table}").fetchone()[0]
     results = {}
     for rule in rules:
         outcome = outcomes.get(rule.name)
@@ -90,13 +114,25 @@ def evaluate(con, rules: list[Rule], run_id: str = "adhoc") -> dict[str, dict]:
         else:
             reused = found[rule.name]["reused"]
             results[rule.name] = dict(passed=outcome.success, failing=outcome.unexpected_count, total=total,
+                                      records=records, sample_values=samples.get(rule.name, []),
                                       sample=outcome.sample, error=outcome.error, seconds=seconds,
                                       note="not re-run: its SQL and the tables it reads are unchanged since it last "
                                            "ran, so its failing rows still hold" if reused else None)
     return results
 
 
+def blocking(rule: Rule, r: dict) -> bool:
+    """Whether this result stops the run: an error rule that could not be evaluated, or whose failing
+    records pass its share (row rules; any failure of a rule guarding core or KPI tables)."""
+    if r["passed"] or rule.severity != "error":
+        return False
+    if r["error"] or not rule.row_level:
+        return True
+    return 100.0 * r["failing"] / max(r.get("records") or r["total"], 1) > rule.block_above_percent
+
+
 def _result(asset_key: dg.AssetKey, rule: Rule, r: dict) -> dg.AssetCheckResult:
+    stops = blocking(rule, r)
     metadata = {
         "failing_rows": dg.MetadataValue.int(r["failing"] if r["failing"] is not None else -1),
         # raw keeps every version: its rules judge each record's current rows, a subset
@@ -105,8 +141,15 @@ def _result(asset_key: dg.AssetKey, rule: Rule, r: dict) -> dg.AssetCheckResult:
         "severity": dg.MetadataValue.text(rule.severity),
         "rule": dg.MetadataValue.text(rule.summary),
         "validation_seconds": dg.MetadataValue.float(round(r["seconds"], 3)),
+        "blocking": dg.MetadataValue.bool(stops),
         "list_all_failing_rows": dg.MetadataValue.md(f"```sql\n{rule.bound_sql()}\n```"),
     }
+    if r.get("sample_values"):
+        metadata["sample_values"] = dg.MetadataValue.text("\n".join(r["sample_values"]))
+    if not r["passed"] and r["failing"] is not None and rule.row_level:
+        metadata["failing_percent"] = dg.MetadataValue.float(
+            round(100.0 * r["failing"] / max(r.get("records") or r["total"], 1), 3))
+        metadata["block_above_percent"] = dg.MetadataValue.float(rule.block_above_percent)
     if r["note"]:
         metadata["note"] = dg.MetadataValue.text(r["note"])
     if r["error"]:
@@ -117,10 +160,20 @@ def _result(asset_key: dg.AssetKey, rule: Rule, r: dict) -> dg.AssetCheckResult:
     elif r["error"]:
         description = f"could not be evaluated: {r['error']}"
     else:
-        description = (f"{r['failing']} of {r['total']} rows fail ({', '.join(map(str, r['sample'][:3]))}"
-                       f"{', ...' if r['failing'] > 3 else ''}). {rule.description}")
+        of = r.get("records") or r["total"]
+        share = 100.0 * r["failing"] / max(of, 1)
+        sample = f"{', '.join(map(str, r['sample'][:3]))}{', ...' if r['failing'] > 3 else ''}"
+        if rule.severity == "error" and rule.row_level and stops:
+            gate = (f" More than the {rule.block_above_percent:g} % this rule allows: a format the pipeline cannot "
+                    "read rather than bad records, so the run stops and the last good warehouse stays published.")
+        elif rule.severity == "error" and rule.row_level:
+            gate = " Quarantined and left out of the facts; the rest is published."
+        else:
+            gate = ""
+        description = f"{r['failing']} of {of} rows fail ({share:.3g} %: {sample}).{gate} {rule.description}"
+    severity = SEVERITY["error"] if stops else SEVERITY["warn"]
     return dg.AssetCheckResult(
-        asset_key=asset_key, check_name=rule.name, passed=bool(r["passed"]), severity=SEVERITY[rule.severity],
+        asset_key=asset_key, check_name=rule.name, passed=bool(r["passed"]), severity=severity,
         metadata=metadata, description=description,
     )
 

@@ -7,10 +7,12 @@ import dagster as dg
 
 from pipeline import layout
 from pipeline.contracts import Contract, load_contracts
+from pipeline.archive import skipped_entries
 from pipeline.extract import ExportError, load_object, resolve_export
 from pipeline.incremental import touch
 from pipeline.metadata import column_schema, markdown_preview
 from pipeline.resources import ExportSource
+from pipeline.sql_models import downstream_of
 from pipeline.warehouse import Warehouse
 
 
@@ -46,15 +48,20 @@ def extract_asset(contract: Contract) -> dg.AssetsDefinition:
             export_dir = resolve_export(export.location, warehouse.scratch_path)
             outcome = load_object(
                 con, contract, export_dir, export_id=export_id(export.location),
-                scratch=warehouse.scratch_path, encoding=export.encoding,
+                scratch=warehouse.scratch_path, encoding=export.encoding, date_order=export.date_order,
+                full_snapshot=export.full_snapshot,
             )
         except ExportError as e:
             # A readable failure in the UI; the published warehouse stays as it was.
             raise dg.Failure(description=str(e), metadata={"export": export.location}) from None
+        if outcome["status"] in ("unusable", "absent"):
+            outcome["note"] += (f" KPIs without it: {', '.join(downstream_of(f'raw.{contract.table}', 'kpi')) or 'none'}; "
+                                f"dashboard tables: {', '.join(downstream_of(f'raw.{contract.table}', 'marts')) or 'none'}.")
         if outcome.get("note"):
             context.log.warning(outcome["note"])
         table = f"raw.{contract.table}"
-        touch(con, table, warehouse.run_id, changed=outcome.get("rows_loaded", 0) > 0)
+        changed = any(outcome.get(k) for k in ("rows_loaded", "records_deleted", "records_restored"))
+        touch(con, table, warehouse.run_id, changed=changed)
         rows_total = con.execute(f"select count(*) from {table}").fetchone()[0]
         metadata = {
             "dagster/row_count": dg.MetadataValue.int(rows_total),
@@ -64,12 +71,15 @@ def extract_asset(contract: Contract) -> dg.AssetsDefinition:
             "dagster/column_schema": column_schema(con, table),
             "preview": dg.MetadataValue.md(markdown_preview(con, table, "order by _loaded_at desc")),
         }
-        for key in ("source_file", "encoding", "rows_rejected", "note"):
+        for key in ("source_file", "encoding", "dialect", "rows_rejected", "records_in_file", "records_deleted",
+                    "records_restored", "duplicate_ids", "note"):
             if outcome.get(key) not in (None, ""):
                 metadata[key] = outcome[key]
         for key in ("missing_optional_columns", "extra_columns"):
             if outcome.get(key):
                 metadata[key] = ", ".join(outcome[key])
+        if skipped := skipped_entries(export_dir):
+            metadata["zip_entries_skipped"] = ", ".join(skipped)
         return dg.MaterializeResult(metadata=metadata)
 
     return _extract

@@ -85,7 +85,8 @@ def worker_baseline(export: Path, db: Path, with_models: bool) -> dict:
         con.execute(
             f"""create table {table} as select *, {missing + ',' if missing else ''}
                 'bench' as _export_id, ? as _source_file, cast(null as bigint) as _row_number,
-                now()::timestamp as _loaded_at
+                now()::timestamp as _loaded_at, null::varchar as _date_order, null::varchar as _connector_deleted,
+                null::boolean as _duplicate_id
                 from read_csv(?, all_varchar = true, header = true)""", [path.name, str(path)])
         con.execute(f"update {table} set _row_number = rowid + 1")
     ingest = time.perf_counter() - started

@@ -26,28 +26,49 @@ def generate(args) -> int:
 
     scale = float(args.scale) if args.scale.replace(".", "", 1).isdigit() else args.scale
     counts = generate_export(args.out, scale=scale, seed=args.seed, encoding=args.encoding, locale=args.locale)
-    print(f"wrote {sum(counts.values()):,} rows in {len(counts)} files to {args.out}")
+    if args.dialect != "salesforce":
+        from pipeline.demo_dialects import rewrite_dialect
+
+        rewrite_dialect(Path(args.out), args.dialect, day_first=args.day_first, seed=args.seed)
+    dialect = args.dialect + (" dialect, day first" if args.day_first and args.dialect == "excel" else " dialect")
+    print(f"wrote {sum(counts.values()):,} rows in {len(counts)} files to {args.out} ({dialect})")
     return 0
 
 
-def run_job(export: str, as_of: str | None = None, print_summary: bool = True) -> bool:
+def run_job(export: str, as_of: str | None = None, print_summary: bool = True, verbose: bool = False) -> bool:
+    """Run the nightly job in process: one line per finished step, then the report
+    (pipeline/run_report.py). Dagster's own console log only with --verbose."""
     import dagster as dg
 
+    from pipeline import run_report
     from pipeline.definitions import defs
 
     dagster_home()
+    progress = run_report.Progress(total=len(defs.resolve_job_def("nightly").graph.nodes))
+    # The code location's loggers, plus one that sees every step finish.
+    job = dg.Definitions.merge(defs, dg.Definitions(loggers={
+        "console": dg.colored_console_logger, "progress": progress.logger_def(),
+    })).resolve_job_def("nightly")
+    level = os.environ.get("PIPELINE_LOG_LEVEL") or ("WARNING" if verbose else "CRITICAL")
+    print(f"running the nightly job: {progress.total} steps", flush=True)
     run_config = {
         "resources": {"export": {"config": {"path": str(Path(export).resolve())}}},
-        "loggers": {"console": {"config": {"log_level": os.environ.get("PIPELINE_LOG_LEVEL", "WARNING")}}},
+        "loggers": {"console": {"config": {"log_level": level}}, "progress": {}},
     }
     if as_of:
         run_config["resources"]["kpi_settings"] = {"config": {"as_of_date": as_of}}
-    with dg.DagsterInstance.get() as instance:
-        result = defs.resolve_job_def("nightly").execute_in_process(
-            instance=instance, run_config=run_config, raise_on_error=False
-        )
+    try:
+        with dg.DagsterInstance.get() as instance:
+            result = job.execute_in_process(instance=instance, run_config=run_config, raise_on_error=False)
+    except Exception as e:  # the run did not start (bad configuration, instance storage)
+        if verbose:
+            raise
+        print(f"the run could not start: {type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}"
+              " (run again with --verbose for the stack trace)")
+        print(run_report.published_line(Path(settings.warehouse_path())))
+        return False
     if print_summary:
-        print(summary(result))
+        print(summary(result, progress, verbose))
     return result.success
 
 
@@ -62,52 +83,23 @@ def failure_text(event) -> str:
     return error.message.strip()
 
 
-def summary(result) -> str:
-    import duckdb
+def summary(result, progress=None, verbose: bool = False) -> str:
+    """After a run: the problems and whether the published warehouse stayed, or a short summary."""
+    from pipeline import run_report
 
-    from pipeline.warehouse import open_published
+    published = Path(settings.warehouse_path()).resolve()
+    if result.success:
+        return "\n".join(run_report.success_report(result, published, progress))
+    return "\n".join(run_report.failure_report(result, published, progress, verbose))
 
-    lines = [f"run {result.run_id}: {'SUCCESS' if result.success else 'FAILED'}"]
-    failed = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
-    if failed:
-        lines.append("failed steps: " + ", ".join(failed))
-    for event in result.all_events:
-        if event.event_type_value == "STEP_FAILURE":
-            lines.append(f"  {event.step_key}: {failure_text(event)[:600]}")
-    failed_checks = [
-        e.event_specific_data for e in result.all_events
-        if e.event_type_value == "ASSET_CHECK_EVALUATION" and not e.event_specific_data.passed
-    ]
-    for check in failed_checks:
-        lines.append(f"  check {check.asset_key.to_user_string()}:{check.check_name} failed ({check.severity.value})")
-    try:
-        con = open_published()
-    except duckdb.Error as e:
-        lines.append(f"no published warehouse: {e}")
-        return "\n".join(lines)
-    with con:
-        lines.append(f"published warehouse: {settings.warehouse_path()}")
-        pages = Path(settings.warehouse_path()).parent / "dashboards" / "index.html"
-        if pages.exists():
-            lines.append(f"dashboards: {pages}")
-        tables = con.execute(
-            "select table_schema, table_name from information_schema.tables "
-            "where table_schema in ('raw', 'kpi', 'marts', 'audit') order by 1, 2").fetchall()
-        for schema, table in tables:
-            if table.startswith("_"):
-                continue
-            rows = con.execute(f'select count(*) from {schema}."{table}"').fetchone()[0]
-            headline = ""
-            if schema == "kpi":
-                row = con.execute(
-                    f"""select value, unit, period_type, period_start from kpi."{table}" where scope = 'company'
-                        order by case period_type when 'as_of' then 0 when 'year' then 1 else 2 end,
-                                 period_start desc limit 1""").fetchone()
-                if row:
-                    value = "NULL" if row[0] is None else f"{row[0]:,.2f}"
-                    headline = f"   latest company value: {value} {row[1]} ({row[2]} from {row[3]})"
-            lines.append(f"  {schema}.{table:<34} {rows:>10,} rows{headline}")
-    return "\n".join(lines)
+
+def check_export(export: str) -> bool:
+    """Preflight, before Dagster is imported: what the export holds, or why it cannot run."""
+    from pipeline.run_report import format_preflight, preflight
+
+    found = preflight(export)
+    print("\n".join(format_preflight(found)), flush=True)
+    return found.ok
 
 
 def demo(args) -> int:
@@ -117,11 +109,15 @@ def demo(args) -> int:
 
         counts = generate_export(export, scale="demo", seed=42)
         print(f"generated the demo export: {sum(counts.values()):,} rows in {export}")
-    return 0 if run_job(str(export), args.as_of) else 1
+    if not check_export(str(export)):
+        return 2
+    return 0 if run_job(str(export), args.as_of, verbose=args.verbose) else 1
 
 
 def run(args) -> int:
-    return 0 if run_job(args.export, args.as_of) else 1
+    if not check_export(args.export):
+        return 2
+    return 0 if run_job(args.export, args.as_of, verbose=args.verbose) else 1
 
 
 def ui(args) -> int:
@@ -145,16 +141,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--encoding", default="utf-8", choices=["utf-8", "latin-1"])
     p.add_argument("--locale", default="en", choices=["en", "es"])
+    p.add_argument("--dialect", default="salesforce", choices=["salesforce", "dataloader", "excel", "connector"],
+                   help="CSV form of the files: the weekly Data Export (default), Data Loader, "
+                        "re-saved from Excel, or a Fivetran-style connector dump")
+    p.add_argument("--day-first", action="store_true", help="excel dialect: European DD/MM dates, 24-hour clock")
     p.set_defaults(func=generate)
 
     p = commands.add_parser("demo", help="generate the demo export if needed, run the nightly job, summarize")
     p.add_argument("--export", default=settings.export_path())
     p.add_argument("--as-of", default=None)
+    p.add_argument("--verbose", action="store_true", help="Dagster's log and the stack traces of failed steps")
     p.set_defaults(func=demo)
 
     p = commands.add_parser("run", help="run the nightly job on an export folder or .zip")
     p.add_argument("export")
     p.add_argument("--as-of", default=None, help="YYYY-MM-DD; default: from the export")
+    p.add_argument("--verbose", action="store_true", help="Dagster's log and the stack traces of failed steps")
     p.set_defaults(func=run)
 
     p = commands.add_parser("ui", help="start the Dagster UI on 127.0.0.1")

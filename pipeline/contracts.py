@@ -68,6 +68,7 @@ class RowCheck:
     condition: str
     severity: str = "error"
     description: str = ""
+    block_above_percent: float | None = None
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,10 @@ from pathlib import Path, PurePosixPath
 
 import duckdb
 
+from pipeline.archive import resolve_export, safe_extract  # noqa: F401  (moved there; still importable from here)
 from pipeline.contracts import Contract
+from pipeline.dialects import (DELETED_COLUMN, canonical_header, decide_date_order, identity_columns,
+                               slashed_parts_sql, sniff)
 
 CHUNK = 16 << 20
 MAX_LINE_SIZE = 8 << 20  # 131k-character rich text fields, several per record
@@ -39,8 +42,15 @@ LATIN1_NAMES = ("latin-1", "latin1", "iso-8859-1", "cp1252")
 def declared_latin1(encoding: str) -> bool:
     """Whether the configured encoding (SF_EXPORT_ENCODING) names Latin-1."""
     return encoding.lower().replace("_", "-") in LATIN1_NAMES
+# _date_order: how the row's file wrote slashed dates (mdy | dmy, pipeline/dialects.py), read by sf_timestamp.
+# _connector_deleted: a connector's deleted flag, when the file had one (read by sf_deleted).
 LOAD_COLUMNS = {"_export_id": "varchar", "_source_file": "varchar", "_row_number": "bigint", "_loaded_at": "timestamp",
-                "_row_hash": "ubigint"}
+                "_row_hash": "ubigint", "_date_order": "varchar", DELETED_COLUMN: "varchar", "_duplicate_id": "boolean"}
+# A record a newer full export of its object no longer has was deleted (or purged): raw records it as a copy
+# of the record's latest row whose _connector_deleted says so, loaded with that export (_row_number NULL).
+ABSENT = "absent: "
+# An empty field is '' in raw, quoted or not (a checkbox left empty is false); a column the file lacks is NULL.
+NO_NULL_STRING = "chr(0)"
 
 
 class ExportError(Exception):
@@ -52,32 +62,6 @@ def quote(name: str) -> str:
 
 
 # --- the export: a folder or a .zip --------------------------------------------------
-
-
-def safe_extract(zip_path: Path, target: Path) -> Path:
-    """Extract a zip, refusing entries that would land outside `target`."""
-    with zipfile.ZipFile(zip_path) as archive:
-        for entry in archive.infolist():
-            parts = PurePosixPath(entry.filename.replace("\\", "/")).parts
-            if entry.filename.startswith(("/", "\\")) or ".." in parts or (parts and ":" in parts[0]):
-                raise ExportError(f"{zip_path.name}: entry {entry.filename!r} points outside the export; refusing the zip")
-        target.mkdir(parents=True, exist_ok=True)
-        archive.extractall(target)
-    return target
-
-
-def resolve_export(path: str | Path, scratch: Path) -> Path:
-    """The folder holding the export's files (a zip is extracted under `scratch`)."""
-    path = Path(path)
-    if not path.exists():
-        raise ExportError(f"export not found: {path}")
-    if path.is_dir():
-        return path
-    if zipfile.is_zipfile(path):
-        digest = hashlib.sha1(f"{path.resolve()}:{path.stat().st_size}:{path.stat().st_mtime_ns}".encode()).hexdigest()[:12]
-        target = scratch / f"{path.stem}-{digest}"
-        return target if target.exists() else safe_extract(path, target)
-    raise ExportError(f"{path}: neither a folder nor a .zip export")
 
 
 def find_object_file(export_dir: Path, contract: Contract) -> Path | None:
@@ -210,7 +194,10 @@ def ensure_audit_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("""
         create table if not exists raw._loads (
             object varchar, export_id varchar, source_file varchar, sha1 varchar, encoding varchar,
-            bytes bigint, rows_loaded bigint, rows_rejected bigint, columns varchar[], loaded_at timestamp)""")
+            bytes bigint, rows_loaded bigint, rows_rejected bigint, columns varchar[], loaded_at timestamp,
+            dialect varchar, date_order varchar)""")
+    for column in ("dialect", "date_order"):  # warehouses built before these were recorded
+        con.execute(f"alter table raw._loads add column if not exists {column} varchar")
     con.execute("""
         create table if not exists audit.rejected_lines (
             object varchar, export_id varchar, source_file varchar, line bigint, column_name varchar,
@@ -225,6 +212,8 @@ def load_object(
     export_id: str,
     scratch: Path,
     encoding: str = "auto",
+    date_order: str = "mdy",
+    full_snapshot: bool = True,
 ) -> dict:
     """Append the object's file to raw.<object> unless this exact file was loaded
     before. Returns what happened, for the asset's metadata.
@@ -238,21 +227,24 @@ def load_object(
     appended whole."""
     ensure_audit_tables(con)
     ensure_raw_table(con, contract)
+    problem = _unusable(contract, export_id)
     table = f"raw.{contract.table}"
     path = find_object_file(export_dir, contract)
     if path is None:
         if contract.required:
             raise ExportError(f"{contract.files[0]}: required object {contract.object} is missing from export {export_id}")
         return {"status": "absent", "note": f"no {' / '.join(contract.files)} in export {export_id}; "
-                "KPIs that need it report why they are empty"}
+                "KPIs that need it report why they are empty."}
 
     source = str(path.relative_to(export_dir))
     size = path.stat().st_size
     scanned = None if _one_read(con, contract, path, size, encoding) else scan_file(path, encoding)
     if scanned is not None:
-        already = con.execute("select rows_loaded from raw._loads where object = ? and sha1 = ?",
-                              [contract.object, scanned.sha1]).fetchone()
-        if already is not None:
+        already = con.execute("select max(loaded_at) from raw._loads where object = ? and sha1 = ?",
+                              [contract.object, scanned.sha1]).fetchone()[0]
+        # The same file as before holds the same records, unless some went absent since: those come back.
+        if already is not None and not _has_rows(con, f"{table} where _loaded_at > '{already}' and _row_number is null "
+                                                        f"and starts_with({DELETED_COLUMN}, '{ABSENT}')"):
             return {"status": "already loaded", "source_file": source, "sha1": scanned.sha1, "rows_loaded": 0}
 
     readable = path if scanned is None else utf8_copy(scanned, scratch)
@@ -262,28 +254,238 @@ def load_object(
         if contract.required:
             raise ExportError(f"{source}: file is empty (no header row); {contract.object} is required")
         scanned = scanned or scan_file(path, encoding)
-        con.execute("insert into raw._loads values (?, ?, ?, ?, ?, ?, 0, 0, [], ?)",
-                    [contract.object, export_id, source, scanned.sha1, scanned.encoding, scanned.size, loaded_at])
+        _record_load(con, contract, export_id, source, scanned, 0, 0, [], loaded_at, "empty file")
         return {"status": "empty file", "source_file": source, "rows_loaded": 0,
                 "note": f"{source} is empty (no header row)"}
 
-    duplicates = sorted({c for c in header if [h.lower() for h in header].count(c.lower()) > 1})
+    names, _ = canonical_header(header, contract)
+    duplicates = sorted({n for n in names if [m.lower() for m in names].count(n.lower()) > 1})
     if duplicates:
-        raise ExportError(f"{source}: column(s) {', '.join(duplicates)} appear more than once in the header")
-    present = {h.lower() for h in header}
+        return problem(f"{source}: column(s) {', '.join(duplicates)} appear more than once in the header "
+                       "(counting names that differ only in case or underscores)", source)
+    present = {n.lower() for n in names}
     missing_required = [f.name for f in contract.required_fields if f.name.lower() not in present]
     if missing_required:
-        raise ExportError(
+        return problem(
             f"{source}: required column(s) {', '.join(missing_required)} missing for {contract.object} "
-            f"(header has {len(header)} columns: {', '.join(header[:12])}{', ...' if len(header) > 12 else ''})"
-        )
+            f"(header has {len(header)} columns: {', '.join(header[:12])}{', ...' if len(header) > 12 else ''})", source)
     missing_optional = [f.name for f in contract.fields if not f.required and f.name.lower() not in present]
     known = {f.name.lower() for f in contract.fields}
-    extra = [h for h in header if h.lower() not in known]
-    ensure_raw_table(con, contract, header)
+    extra = [n for n in names if n.lower() not in known]
+    ensure_raw_table(con, contract, names)
+    dialect = sniff(readable, header, names, contract, "utf-8")
+    if "slashed" in dialect.timestamps:
+        dialect.date_order, dialect.date_order_reason = _date_order(con, contract, export_dir, readable, header, names, date_order)
 
     rejects = f"rejects_{contract.table}"
-    append = dict(con=con, contract=contract, header=header, export_id=export_id, source=source, rejects=rejects)
+    append = dict(con=con, contract=contract, header=header, names=names, export_id=export_id, source=source,
+                  rejects=rejects, date_order=dialect.date_order)
+    try:
+        rows, scanned, loaded_at, readable = _load_rows(con, contract, path, readable, scanned, scratch, encoding,
+                                                        loaded_at, append)
+    except duckdb.Error as e:  # not a CSV DuckDB can read at all (binary, another delimiter...)
+        con.execute(f"delete from {table} where _loaded_at = ?", [loaded_at])
+        _drop_rejects(con, rejects)
+        return problem(f"{source}: not a readable CSV file ({str(e).splitlines()[0][:200]})", source)
+
+    # A header repeated mid-file (concatenated exports) parses as a data row.
+    repeated = 0
+    if contract.primary_key and contract.primary_key.lower() in present:
+        position = [n.lower() for n in names].index(contract.primary_key.lower())
+        pk, header_text = quote(names[position]), header[position]
+        repeated = con.execute(f"select count(*) from {table} where _loaded_at = ? and {pk} = ?",
+                               [loaded_at, header_text]).fetchone()[0]
+        if repeated:
+            con.execute(f"""insert into audit.rejected_lines
+                select ?, ?, ?, _row_number + 1, {_sql_str(contract.primary_key)}, 'REPEATED HEADER',
+                       'the header row appears again inside the file', null, ?
+                from {table} where _loaded_at = ? and {pk} = ?""",
+                        [contract.object, export_id, source, loaded_at, loaded_at, header_text])
+            con.execute(f"delete from {table} where _loaded_at = ? and {pk} = ?", [loaded_at, header_text])
+            rows -= repeated
+    snapshot = _reconcile_snapshot(con, contract, readable, names, header, export_id, source, loaded_at,
+                                   full_snapshot) if contract.primary_key and contract.primary_key.lower() in present else {}
+    # DuckDB reports a short line once per missing column: keep one row per line.
+    con.execute(f"""create temp table {rejects}_lines as
+        select line, string_agg(column_name, ', ' order by column_idx) as column_name,
+               max(cast(error_type as varchar)) as error_type, max(error_message) as error_message,
+               any_value(csv_line) as csv_line
+        from {rejects} group by line""")
+    con.execute(f"""insert into audit.rejected_lines
+        select ?, ?, ?, line, column_name, error_type, error_message, csv_line, ? from {rejects}_lines""",
+                [contract.object, export_id, source, loaded_at])
+    rejected = con.execute(f"select count(*) from {rejects}_lines").fetchone()[0]
+    sample = con.execute(f"select line, error_message from {rejects}_lines order by line limit 5").fetchall()
+    con.execute(f"drop table {rejects}_lines")
+    _drop_rejects(con, rejects)
+    _record_load(con, contract, export_id, source, scanned, rows, rejected + repeated, names, loaded_at,
+                 dialect.describe(), dialect.date_order)
+    notes = list(scanned.notes)
+    if rejected:
+        notes.append(f"{source}: {rejected} line(s) could not be parsed and are kept in audit.rejected_lines "
+                     f"(first: " + "; ".join(f"line {line}: {msg}" for line, msg in sample) + ")")
+    if repeated:
+        notes.append(f"{source}: the header row appears {repeated} more time(s) inside the file; kept in audit.rejected_lines")
+    notes += snapshot.get("notes", [])
+    return {
+        "status": "loaded",
+        "source_file": source,
+        "encoding": scanned.encoding,
+        "dialect": dialect.describe(),
+        "sha1": scanned.sha1,
+        "rows_loaded": rows,
+        "rows_rejected": rejected + repeated,
+        "missing_optional_columns": missing_optional,
+        "records_in_file": snapshot.get("records"),
+        "records_deleted": snapshot.get("deleted", 0),
+        "records_restored": snapshot.get("restored", 0),
+        "duplicate_ids": snapshot.get("duplicates", 0),
+        "extra_columns": extra,
+        "note": " ".join(notes),
+    }
+
+
+def _reconcile_snapshot(con, contract: Contract, readable: Path, names: list[str], header: list[str], export_id: str,
+                        source: str, loaded_at: datetime, full_snapshot: bool) -> dict:
+    """What the file says by the records it holds, beyond the rows appended: an Id twice in it (its rows of
+    this load are marked `_duplicate_id`: staging keeps the record's last good version, the id_unique check
+    quarantines them), a record the warehouse holds that it lacks (deleted or purged: a copy of the record's
+    latest row marked absent is appended), and such a record back again (a copy of its last row before it
+    went absent is appended). Reads the file's Id column once more; an identical file is never read."""
+    table, pk = f"raw.{contract.table}", quote(contract.primary_key)
+    header_text = header[[n.lower() for n in names].index(contract.primary_key.lower())]
+    columns = "{" + ", ".join(f"{_sql_str(n)}: 'varchar'" for n in names) + "}"
+    con.execute(f"""create or replace temp table _file_ids as
+        select sf_id({pk}) as id, count(*) as copies
+        from read_csv(?, header = true, delim = ',', quote = '"', escape = '"', columns = {columns},
+                      auto_detect = false, strict_mode = true, max_line_size = {MAX_LINE_SIZE},
+                      buffer_size = {CSV_BUFFER_SIZE}, ignore_errors = true, allow_quoted_nulls = false,
+                      nullstr = {NO_NULL_STRING})
+        where sf_id({pk}) is not null and {pk} <> ?
+        group by all""", [str(readable), header_text])
+    records, duplicates = con.execute("select count(*), count(*) filter (where copies > 1) from _file_ids").fetchone()
+    outcome, notes = {"records": records, "duplicates": duplicates}, []
+    if duplicates:
+        con.execute(f"""update {table} set _duplicate_id = true where _loaded_at = ?
+                        and sf_id({pk}) in (select id from _file_ids where copies > 1)""", [loaded_at])
+        sample = [r[0] for r in con.execute("select id from _file_ids where copies > 1 order by id limit 5").fetchall()]
+        notes.append(f"{source}: {duplicates} Id(s) appear more than once ({', '.join(sample)}"
+                     f"{', ...' if duplicates > 5 else ''}): each keeps its last good version; see check id_unique")
+    staged = f"staging.stg_{contract.table}"
+    if full_snapshot and con.execute("select count(*) from information_schema.tables where table_schema = 'staging' "
+                                     "and table_name = ?", [f"stg_{contract.table}"]).fetchone()[0]:
+        key = f"{contract.table}_id"
+        held = con.execute(f"select count(*) from {staged}").fetchone()[0]
+        if records == 0 and held > 0:
+            notes.append(f"{source} has no records while the warehouse holds {held:,} {contract.object} records: "
+                         "suspicious (an export that failed half-way?), so they are kept as they were")
+        elif held:
+            order = (f"sf_timestamp({quote(contract.version_column)}, _date_order) desc nulls last, "
+                     if contract.version_column else "")
+            latest = (f"qualify row_number() over (partition by sf_id({pk}) "
+                      f"order by {order}_loaded_at desc, _row_number desc nulls last) = 1")
+            copy = (f"insert into {table} by name select * replace (? as _export_id, ? as _source_file, "
+                    f"cast(null as bigint) as _row_number, ? as _loaded_at, cast(null as ubigint) as _row_hash, "
+                    f"? as {DELETED_COLUMN}, false as _duplicate_id) from {table} where rowid in ")
+            is_absent = f"(_row_number is null and starts_with({DELETED_COLUMN}, '{ABSENT}'))"
+            absent = f"{ABSENT}{source} of export {export_id} does not have this record"
+            con.execute(copy + f"""(select rowid from {table} where _loaded_at < ?
+                and sf_id({pk}) in (select {key} from {staged} where {key} not in (select id from _file_ids))
+                {latest})""", [export_id, source, loaded_at, absent, loaded_at])
+            outcome["deleted"] = con.execute(f"select count(*) from {table} where _loaded_at = ? and {is_absent}",
+                                             [loaded_at]).fetchone()[0]
+            # Back again unchanged (so not appended): its last row before it went absent is its version again.
+            con.execute(copy + f"""(select rowid from {table} where not {is_absent} and sf_id({pk}) in (
+                    select sf_id({pk}) from {table} where sf_id({pk}) in (select id from _file_ids)
+                    group by all having max(_loaded_at) filter (where {is_absent})
+                                        > coalesce(max(_loaded_at) filter (where not {is_absent}), timestamp '-infinity')
+                ) {latest})""", [export_id, source, loaded_at, None])
+            outcome["restored"] = con.execute(f"select count(*) from {table} where _loaded_at = ? and _row_number is null "
+                                              f"and {DELETED_COLUMN} is null", [loaded_at]).fetchone()[0]
+            if outcome["deleted"]:
+                notes.append(f"{source}: {outcome['deleted']:,} {contract.object} record(s) the warehouse held are not "
+                             "in this export: deleted or purged in Salesforce, they leave staging (raw keeps them)")
+    con.execute("drop table _file_ids")
+    outcome["notes"] = notes
+    return outcome
+
+
+def _unusable(contract: Contract, export_id: str):
+    """What to do with a file that cannot be loaded: a required object stops the run (ExportError);
+    an optional one is reported once and treated as absent, so the run goes on without it."""
+    def problem(message: str, source: str) -> dict:
+        if contract.required:
+            raise ExportError(message)
+        return {"status": "unusable", "source_file": source, "rows_loaded": 0,
+                "note": f"{message}. {contract.object} is optional: treated as absent from export {export_id}."}
+    return problem
+
+
+def _record_load(con, contract: Contract, export_id: str, source: str, scanned: ScannedFile, rows: int,
+                 rejected: int, columns: list[str], loaded_at: datetime, dialect: str, date_order: str | None = None):
+    con.execute("""insert into raw._loads (object, export_id, source_file, sha1, encoding, bytes, rows_loaded,
+                                           rows_rejected, columns, loaded_at, dialect, date_order)
+                   values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                [contract.object, export_id, source, scanned.sha1, scanned.encoding, scanned.size, rows, rejected,
+                 columns, loaded_at, dialect, date_order])
+
+
+def _date_evidence(con, contract: Contract, path: Path, header: list[str], names: list[str]) -> dict:
+    """Column -> (largest first part, largest second part) of the file's slashed dates (Excel files are small)."""
+    dated = [(h, n) for h, n in zip(header, names) if contract.field(n) and contract.field(n).type in ("date", "datetime")]
+    if not dated:
+        return {}
+    columns = "{" + ", ".join(f"{_sql_str(h)}: 'varchar'" for h in header) + "}"
+    parts = con.execute(
+        f"select {', '.join(slashed_parts_sql(quote(h)) for h, _ in dated)} from read_csv(?, header = true, "
+        f"delim = ',', quote = '\"', escape = '\"', columns = {columns}, auto_detect = false, ignore_errors = true, "
+        f"max_line_size = {MAX_LINE_SIZE})", [str(path)]).fetchone()
+    return {f"{contract.files[0]} {n}": (parts[2 * i], parts[2 * i + 1]) for i, (_, n) in enumerate(dated)}
+
+
+_EXPORT_DATE_ORDER: dict[str, tuple[str | None, str]] = {}
+
+
+def _export_date_order(con, export_dir: Path) -> tuple[str | None, str]:
+    """Day- or month-first from every file of the export with slashed dates: one Excel locale re-saved them."""
+    key = str(sorted((str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in export_dir.rglob("*") if f.is_file()))
+    if key not in _EXPORT_DATE_ORDER:  # asked once per export and process, by each ambiguous file
+        from pipeline.contracts import load_contracts
+
+        evidence = {}
+        for other in load_contracts().values():
+            path = find_object_file(export_dir, other)
+            header = read_header(path) if path is not None else []
+            if header:
+                names, _ = canonical_header(header, other)
+                if "slashed" in sniff(path, header, names, other, "utf-8").timestamps:
+                    evidence |= _date_evidence(con, other, path, header, names)
+        _EXPORT_DATE_ORDER[key] = decide_date_order(evidence)
+    return _EXPORT_DATE_ORDER[key]
+
+
+def _date_order(con, contract: Contract, export_dir: Path, readable: Path, header: list[str], names: list[str],
+                configured: str) -> tuple[str, str]:
+    """Day- or month-first for a file with slashed dates: its own dates decide, else the other files of the
+    export, else the object's previous file, else the setting (SF_DATE_ORDER). Returns (order, why)."""
+    order, why = decide_date_order(_date_evidence(con, contract, readable, header, names))
+    if order:
+        return order, why
+    order, export_why = _export_date_order(con, export_dir)
+    if order:
+        return order, f"{why} in this file; {export_why} (another file of the export)"
+    previous = con.execute("select arg_max(date_order, loaded_at) from raw._loads where object = ? "
+                           "and date_order is not null", [contract.object]).fetchone()[0]
+    if previous:
+        return previous, f"{why} in the export: read as the object's previous file was ({previous})"
+    configured = configured if configured in ("mdy", "dmy") else "mdy"
+    return configured, f"{why} in the export: read as {configured} (SF_DATE_ORDER)"
+
+
+def _load_rows(con, contract: Contract, path: Path, readable: Path, scanned: ScannedFile | None, scratch: Path,
+               encoding: str, loaded_at: datetime, append: dict) -> tuple[int, ScannedFile, datetime]:
+    """Append the file's rows; returns (rows appended, the file's identity, the load's time)."""
+    table, rejects = f"raw.{contract.table}", append["rejects"]
     if scanned is None:
         stop = threading.Event()
         with ThreadPoolExecutor(max_workers=1) as hasher:
@@ -300,59 +502,13 @@ def load_object(
             _drop_rejects(con, rejects)
             scanned = scan_file(path, encoding)
             loaded_at = datetime.now(timezone.utc).replace(tzinfo=None)
-            rows = _append(readable=utf8_copy(scanned, scratch), loaded_at=loaded_at, **append)
+            readable = utf8_copy(scanned, scratch)
+            rows = _append(readable=readable, loaded_at=loaded_at, **append)
         else:
-            scanned = ScannedFile(path, sha1, "utf-8", size)
+            scanned = ScannedFile(path, sha1, "utf-8", path.stat().st_size)
     else:
         rows = _append(readable=readable, loaded_at=loaded_at, **append)
-
-    # A header repeated mid-file (concatenated exports) parses as a data row.
-    repeated = 0
-    if contract.primary_key and contract.primary_key.lower() in present:
-        pk = quote(header[[h.lower() for h in header].index(contract.primary_key.lower())])
-        repeated = con.execute(f"select count(*) from {table} where _loaded_at = ? and {pk} = ?",
-                               [loaded_at, contract.primary_key]).fetchone()[0]
-        if repeated:
-            con.execute(f"""insert into audit.rejected_lines
-                select ?, ?, ?, _row_number + 1, {_sql_str(contract.primary_key)}, 'REPEATED HEADER',
-                       'the header row appears again inside the file', null, ?
-                from {table} where _loaded_at = ? and {pk} = ?""",
-                        [contract.object, export_id, source, loaded_at, loaded_at, contract.primary_key])
-            con.execute(f"delete from {table} where _loaded_at = ? and {pk} = ?", [loaded_at, contract.primary_key])
-            rows -= repeated
-    # DuckDB reports a short line once per missing column: keep one row per line.
-    con.execute(f"""create temp table {rejects}_lines as
-        select line, string_agg(column_name, ', ' order by column_idx) as column_name,
-               max(cast(error_type as varchar)) as error_type, max(error_message) as error_message,
-               any_value(csv_line) as csv_line
-        from {rejects} group by line""")
-    con.execute(f"""insert into audit.rejected_lines
-        select ?, ?, ?, line, column_name, error_type, error_message, csv_line, ? from {rejects}_lines""",
-                [contract.object, export_id, source, loaded_at])
-    rejected = con.execute(f"select count(*) from {rejects}_lines").fetchone()[0]
-    sample = con.execute(f"select line, error_message from {rejects}_lines order by line limit 5").fetchall()
-    con.execute(f"drop table {rejects}_lines")
-    _drop_rejects(con, rejects)
-    con.execute("insert into raw._loads values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [contract.object, export_id, source, scanned.sha1, scanned.encoding, scanned.size,
-                 rows, rejected + repeated, header, loaded_at])
-    notes = list(scanned.notes)
-    if rejected:
-        notes.append(f"{source}: {rejected} line(s) could not be parsed and are kept in audit.rejected_lines "
-                     f"(first: " + "; ".join(f"line {line}: {msg}" for line, msg in sample) + ")")
-    if repeated:
-        notes.append(f"{source}: the header row appears {repeated} more time(s) inside the file; kept in audit.rejected_lines")
-    return {
-        "status": "loaded",
-        "source_file": source,
-        "encoding": scanned.encoding,
-        "sha1": scanned.sha1,
-        "rows_loaded": rows,
-        "rows_rejected": rejected + repeated,
-        "missing_optional_columns": missing_optional,
-        "extra_columns": extra,
-        "note": " ".join(notes),
-    }
+    return rows, scanned, loaded_at, readable
 
 
 def _one_read(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, size: int, encoding: str) -> bool:
@@ -367,21 +523,24 @@ def _one_read(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, si
     return not same_size and last_encoding != "latin-1" and utf8_prefix(path)
 
 
-def _append(*, con: duckdb.DuckDBPyConnection, contract: Contract, header: list[str], readable: Path,
-            export_id: str, source: str, loaded_at: datetime, rejects: str) -> int:
+def _append(*, con: duckdb.DuckDBPyConnection, contract: Contract, header: list[str], names: list[str],
+            readable: Path, export_id: str, source: str, loaded_at: datetime, rejects: str,
+            date_order: str | None) -> int:
     """Append the file's rows to raw (for an object with an Id, those raw does not hold already), numbered
-    by their place in the file; lines DuckDB cannot parse go to the `rejects` table. Returns the rows added."""
+    by their place in the file, under the raw names of their columns (`names`, see dialects.canonical_header);
+    lines DuckDB cannot parse go to the `rejects` table. Returns the rows added."""
     table = f"raw.{contract.table}"
-    present = {h.lower() for h in header}
-    columns = "{" + ", ".join(f"{_sql_str(h)}: 'varchar'" for h in header) + "}"
-    row_hash = "hash(" + ", ".join(quote(h) for h in sorted(header, key=str.lower)) + ")"
+    present = {n.lower() for n in names}
+    columns = "{" + ", ".join(f"{_sql_str(n)}: 'varchar'" for n in names) + "}"
+    row_hash = "hash(" + ", ".join(quote(n) for n in sorted(identity_columns(names), key=str.lower)) + ")"
+    loaded = f"? as _export_id, ? as _source_file, ? as _loaded_at, {_sql_str(date_order) if date_order else 'null'} as _date_order"
     read = f"""read_csv(?, header = true, delim = ',', quote = '"', escape = '"', columns = {columns},
                         auto_detect = false, strict_mode = true, max_line_size = {MAX_LINE_SIZE},
-                        buffer_size = {CSV_BUFFER_SIZE},
+                        buffer_size = {CSV_BUFFER_SIZE}, allow_quoted_nulls = false, nullstr = {NO_NULL_STRING},
                         ignore_errors = true, store_rejects = true,
                         rejects_table = '{rejects}', rejects_scan = '{rejects}_scan')"""
     if contract.primary_key and contract.primary_key.lower() in present and _has_rows(con, table):
-        pk = quote(header[[h.lower() for h in header].index(contract.primary_key.lower())])
+        pk = quote(contract.primary_key)
         # Unchanged rows are skipped, so rows are numbered in the read. (Numbering by position in a narrow
         # table of every row's hash, then matching the new rows to it, costs a second read: no faster at
         # 1/10 scale. The NOT IN join does not keep file order, so it cannot come before the numbering.)
@@ -390,8 +549,7 @@ def _append(*, con: duckdb.DuckDBPyConnection, contract: Contract, header: list[
         # hash covers every column, the Id among them; rows without an Id are always appended.
         con.execute(f"""insert into {table} by name
             select * from (
-                select *, ? as _export_id, ? as _source_file, row_number() over () as _row_number,
-                       ? as _loaded_at, {row_hash} as _row_hash
+                select *, {loaded}, row_number() over () as _row_number, {row_hash} as _row_hash
                 from {read}
             ) as i
             where i.{pk} is null or nullif(trim(i.{pk}), '') is null
@@ -402,7 +560,7 @@ def _append(*, con: duckdb.DuckDBPyConnection, contract: Contract, header: list[
         # Every row is appended, in file order (preserve_insertion_order): their positions number them, and
         # the read runs on every thread. row_number() over () runs it on one: twice the time on 2 cores.
         con.execute(f"""insert into {table} by name
-            select *, ? as _export_id, ? as _source_file, ? as _loaded_at, {row_hash} as _row_hash from {read}""",
+            select *, {loaded}, {row_hash} as _row_hash from {read}""",
                     [export_id, source, loaded_at, str(readable)])
         return _number_by_position(con, table, loaded_at)
 

@@ -113,6 +113,10 @@ RECORD_KEYS = {
 }
 
 SEVERITIES = ("error", "warn")
+# A row rule of severity error quarantines the rows it fails and stops the run only when they are more
+# than this share of the object's records (contract: `block_above_percent`, per rule). A whole column
+# failing is a format the pipeline cannot read, not bad records; a few bad rows are bad records.
+DEFAULT_BLOCK_ABOVE_PERCENT = 5.0
 
 
 @dataclass(frozen=True)
@@ -132,6 +136,13 @@ class Rule:
     reference: tuple[str, str] | None = None  # (object, staging table) a references rule needs rows in
     needs_batch_rows: bool = True  # no bad rows possible when {batch} is empty
     record_key: str | None = None  # rules judging each record on its own rows: the key (re-run per changed record)
+    fields: tuple[str, ...] = ()   # the contract fields it reads: skipped when the object's latest file lacks one
+    block_above_percent: float = 0.0  # an error rule stops the run only when more of the object's records fail
+
+    @property
+    def blocks(self) -> bool:
+        """Whether a failure of this rule can stop the run at all."""
+        return self.severity == "error"
 
     @property
     def asset(self) -> tuple[str, str]:
@@ -220,7 +231,7 @@ def current_rows(contract: Contract) -> str:
 
 
 def _not_deleted(contract: Contract) -> str:
-    return """not coalesce(sf_bool("IsDeleted"), false)""" if contract.field("IsDeleted") is not None else "true"
+    return """not sf_deleted("IsDeleted", _connector_deleted)""" if contract.field("IsDeleted") is not None else "true"
 
 
 def _raw_select(contract: Contract, detail: str, where: str, source: str | None = None) -> str:
@@ -240,9 +251,10 @@ def _staging_select(contract: Contract, detail: str, where: str) -> str:
 def _field_rule(contract: Contract, f: Field, check: Check) -> Rule:
     column = staging_column(contract, f)
     label = f"{contract.object}.{f.name}"
-    name = f"{snake_case(f.name) if f.name != contract.primary_key else 'id'}_{check.rule}"
+    name = check.args.get("name") or f"{snake_case(f.name) if f.name != contract.primary_key else 'id'}_{check.rule}"
     base = dict(name=name, object=contract.object, severity=check.severity,
-                description=_one_line(check.description) or f"{label}: {check.rule}")
+                description=_one_line(check.description) or f"{label}: {check.rule}", fields=(f.name,),
+                block_above_percent=float(check.args.get("block_above_percent", DEFAULT_BLOCK_ABOVE_PERCENT)))
     if check.severity not in SEVERITIES:
         raise ValueError(f"{label}: severity {check.severity!r} is not one of {SEVERITIES}")
     raw = dict(schema="raw", table=contract.table)
@@ -253,7 +265,8 @@ def _field_rule(contract: Contract, f: Field, check: Check) -> Rule:
         if f.type not in PARSERS:
             raise ValueError(f"{label}: rule parses needs a typed field, {f.name} is {f.type}")
         text = _q(f.name)
-        where = f"nullif(trim({text}), '') is not null and {PARSERS[f.type]}({text}) is null"
+        typed = f"{PARSERS[f.type]}({text}, _date_order)" if f.type in ("date", "datetime") else f"{PARSERS[f.type]}({text})"
+        where = f"nullif(trim({text}), '') is not null and {typed} is null"
         if f.name != "IsDeleted":
             where += f" and {_not_deleted(contract)}"
         detail = f"{_s(f.name + ' = ')} || '''' || left({text}, 60) || '''' || {_s(' is not a valid ' + TYPE_WORDS[f.type])}"
@@ -266,6 +279,8 @@ def _field_rule(contract: Contract, f: Field, check: Check) -> Rule:
             f"sf_id({_q(f.name)})" if f.type == "id" else f"nullif(trim({_q(f.name)}), '')")
         counted = f"(select *, count(*) over (partition by {key}) as _copies from {current_rows(contract)})"
         where = f"{key} is not null and _copies > 1"
+        if f.name == contract.primary_key:  # extract marks the rows of an Id the file holds twice (see its note)
+            where = f"{key} is not null and (_copies > 1 or coalesce(_duplicate_id, false))"
         detail = (f"{_s(f.name + ' ')} || {key} || {_s(' appears more than once in export ')} || _export_id"
                   f" || ' (row ' || _row_number || ')'")
         return Rule(**base, **raw, sql=_raw_select(contract, detail, where, counted),
@@ -315,7 +330,7 @@ def _field_rule(contract: Contract, f: Field, check: Check) -> Rule:
         # a correlated NOT EXISTS made DuckDB copy every checked row first, 4.0 s against 0.4 s for
         # Task.OwnerId at enterprise scale (measured).
         target_table = f"raw.{target.table}"
-        alive = """ where not coalesce(sf_bool(r."IsDeleted"), false)""" if target.field("IsDeleted") else ""
+        alive = """ where not sf_deleted(r."IsDeleted", r._connector_deleted)""" if target.field("IsDeleted") else ""
         fields = check.args.get("field")
         fields = [fields] if isinstance(fields, str) else list(fields or [])
         if fields:
@@ -347,7 +362,7 @@ def _dated_tables() -> dict[str, tuple[list[str], str]]:
             continue  # plain files (HR, targets) do not date the export
         columns = [n for n in ("SystemModstamp", "LastModifiedDate", "CreatedDate") if contract.field(n)]
         if columns:
-            deleted = """ and not coalesce(sf_bool("IsDeleted"), false)""" if contract.field("IsDeleted") else ""
+            deleted = """ and not sf_deleted("IsDeleted", _connector_deleted)""" if contract.field("IsDeleted") else ""
             tables[f"raw.{contract.table}"] = (columns, f"{{since}}{deleted}")
     return tables
 
@@ -363,7 +378,7 @@ def as_of_date_sql() -> str:
     the newest version of the newest record is a deletion. `resolve_as_of` replaces
     it by its value before a rule runs."""
     export_max = " union all ".join(
-        f"select greatest({', '.join(f'max(sf_timestamp({_q(c)}))' for c in columns)}) as ts "
+        f"select greatest({', '.join(f'max(sf_timestamp({_q(c)}, _date_order))' for c in columns)}) as ts "
         f"from {table} where {where.format(since='true')}" for table, (columns, where) in _dated_tables().items())
     return (f"(select coalesce((select max(as_of_date) from raw.run_settings), "
             f"cast((select max(ts) from ({export_max})) as date)))")
@@ -405,6 +420,9 @@ def _export_max_timestamp(con):
     return newest
 
 
+_ISO_LIKE = "____-__-__%"
+
+
 def newest_timestamp(con, table: str, columns: list[str], where: str, params: list) -> datetime | None:
     """max(sf_timestamp(c)) over `columns` of the rows of `table` matching `where`,
     parsing few values: parsing all 79M timestamps of the enterprise Task table took
@@ -414,13 +432,14 @@ def newest_timestamp(con, table: str, columns: list[str], where: str, params: li
     a shorter year is older; unpadded months and days sort after the padded ones) or
     before that date's first character (a leading blank or zero), so only those are
     parsed."""
-    texts = con.execute(f"select {', '.join(f'sf_timestamp(max({_q(c)}))' for c in columns)} "
+    # The bound comes from ISO-ordered texts only ('YYYY-MM-DD...'): the greatest slashed text is not the newest.
+    texts = con.execute(f"select {', '.join(f'sf_timestamp(max({_q(c)}) filter (where {_q(c)} like {_s(_ISO_LIKE)}), null)' for c in columns)} "
                         f"from {table} where {where}", params).fetchone()
     bound = max(filter(None, texts), default=None)
     day = bound.strftime("%Y-%m-%d") if bound is not None and bound.year >= 1000 else None
     newer = [f"{_q(c)} >= '{day}' or {_q(c)} < '{day[0]}'" if day else "true" for c in columns]
     newest = con.execute(
-        f"select greatest({', '.join(f'max(case when {n} then sf_timestamp({_q(c)}) end)' for c, n in zip(columns, newer))}) "
+        f"select greatest({', '.join(f'max(case when {n} then sf_timestamp({_q(c)}, _date_order) end)' for c, n in zip(columns, newer))}) "
         f"from {table} where {where}", params).fetchone()[0]
     return max(filter(None, (bound, newest)), default=None)
 
@@ -440,11 +459,15 @@ def _row_rule(contract: Contract, check) -> Rule:
     condition = _braces(condition).replace("@AS_OF@", as_of_date_sql())
     where = f"not coalesce(({condition}), true)"
     detail = _braces(_s(f"fails {check.name}: {_one_line(check.condition)}"))
+    mentioned = set(re.findall(r"[a-z_0-9]+", check.condition))
     return Rule(
         name=check.name, object=contract.object, schema="staging", table=staging_table(contract),
         severity=check.severity, description=_one_line(check.description) or check.name,
         sql=_staging_select(contract, detail, where), summary=f"{contract.object}: {_one_line(check.condition)}",
         reads=reads, record_key=_staging_record_key(contract),
+        fields=tuple(f.name for f in contract.fields if staging_column(contract, f) in mentioned),
+        block_above_percent=float(check.block_above_percent if check.block_above_percent is not None
+                                  else DEFAULT_BLOCK_ABOVE_PERCENT),
     )
 
 
@@ -621,9 +644,17 @@ where not exists (select 1 from (select * from {batch}) as k where k.scope = 're
 
 
 def skip_notes(con, rules) -> dict[str, str]:
-    """Rules skipped for this data: references to an object with no rows in the export."""
+    """Rules skipped for this data: rules on a column the object's latest file does not have (one finding,
+    not a failure per row), and references to an object with no rows in the export."""
     notes, counts = {}, {}
+    columns = latest_columns(con)
     for rule in rules:
+        source, have = columns.get(rule.object, ("", None))
+        missing = [f for f in rule.fields if have is not None and f.lower() not in have]
+        if missing:
+            notes[rule.name] = (f"skipped: {source} has no {', '.join(missing)} column"
+                                f"{'s' if len(missing) > 1 else ''}, so there is nothing to check")
+            continue
         if rule.reference:
             obj, table = rule.reference
             if table not in counts:
@@ -631,6 +662,15 @@ def skip_notes(con, rules) -> dict[str, str]:
             if counts[table] == 0:
                 notes[rule.name] = f"skipped: the export has no {obj} rows to resolve against"
     return notes
+
+
+def latest_columns(con) -> dict[str, tuple[str, frozenset[str]]]:
+    """Object -> (its most recently loaded file, that file's lowercased raw column names)."""
+    if not table_exists(con, "raw", "_loads"):
+        return {}
+    return {obj: (source, frozenset(c.lower() for c in columns)) for obj, source, columns in con.execute(
+        "select object, arg_max(source_file, loaded_at), arg_max(columns, loaded_at) from raw._loads "
+        "where len(columns) > 0 group by object").fetchall()}
 
 
 FAILURES = "audit.rule_failures"

@@ -21,6 +21,15 @@ class ExportSource(dg.ConfigurableResource):
 
     path: str | None = Field(default=None, description="default: $SF_EXPORT_PATH, else exports/demo")
     encoding: str = Field(default_factory=lambda: os.environ.get("SF_EXPORT_ENCODING", "auto"))
+    date_order: str = Field(
+        default_factory=lambda: os.environ.get("SF_DATE_ORDER", "mdy").lower(),
+        description="mdy | dmy: how to read slashed dates (Excel re-saves) when no day above 12 decides it.",
+    )
+    full_snapshot: bool = Field(
+        default_factory=lambda: os.environ.get("SF_EXPORT_FULL_SNAPSHOT", "true").lower() not in ("0", "false", "no"),
+        description="Each object file holds every record (the Data Export does): a record it lacks was deleted. "
+        "false for exports filtered to some records.",
+    )
 
     @property
     def location(self) -> str:

@@ -130,6 +130,23 @@ def load_models(sql_dir: Path = SQL_DIR, external_tables: frozenset[tuple[str, s
     return models
 
 
+# Read by every KPI for its as-of date and scopes: every object reaches every KPI through them,
+# which says nothing about which KPIs an object feeds.
+HUBS = frozenset({"core.dim_run", "core.dim_kpi_scope", "core.bridge_owner_scope"})
+
+
+@cache
+def downstream_of(table: str, schema: str, sql_dir: Path = SQL_DIR) -> tuple[str, ...]:
+    """The `schema` tables built from `table` ("raw.lead"), directly or through other models but the HUBS."""
+    reads = {m.table: {f"{s}.{t}" for s, t in m.reads} - HUBS
+             for m in (parse_model(p, sql_dir) for p in sorted(Path(sql_dir).rglob("*.sql")))}
+    found, frontier = set(), {table}
+    while frontier:
+        frontier = {t for t, inputs in reads.items() if inputs & frontier} - found
+        found |= frontier
+    return tuple(sorted(t.split(".", 1)[1] for t in found if t.startswith(f"{schema}.")))
+
+
 def run_models(con, models, only_schemas: tuple[str, ...] | None = None, seconds: dict | None = None) -> None:
     """Build models in dependency order in one connection (tests and the benchmark's
     no-orchestrator baseline, which passes `seconds` to get each model's time)."""

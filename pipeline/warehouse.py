@@ -19,6 +19,25 @@ change log by key, raw tables append their new loads, other tables are copied (s
 `catch_up`). A first build leaves a copy of itself as the standby. A standby that a
 reader still holds open (DuckDB locks it), or that does not catch up, is dropped and
 the run copies the published file as before.
+
+A crash at any step leaves the published file as it was or fully replaced, never
+shared with a work copy. `publish` gives the file it replaces a second name,
+`.work/standby.linking`, which no run takes, renames the work copy over the published
+file, and only then renames `standby.linking` to `standby.duckdb`: the standby name
+never names the published file. A run deletes what crashed runs left in `.work` (their
+work copies, `standby.linking`, a half-written first-build `standby.copying`) and takes
+the standby only when it is a regular file with no other name; otherwise (the published
+file under a second name, as an older publish that crashed between its two renames could
+leave it, or a file hard-linked elsewhere) it unlinks the name `standby.duckdb` alone
+and copies the published file.
+
+The work copy of the last run that failed (a failed step or a blocking check) is kept
+for inspection as `.work/failed/<run_id>.duckdb`, closed and checkpointed, and
+`last_failed_work_copy()` gives its path (or None). It shows the warehouse as that run
+left it, in a file of its own (never a name of the published one). The next failed run
+replaces it (only one is kept, as large as the warehouse); runs that succeed leave it,
+and a run whose steps all succeeded but that did not publish (a subset) discards its
+work copy. A run that crashed keeps nothing: the next run deletes its work copy.
 """
 
 from __future__ import annotations
@@ -67,15 +86,41 @@ create or replace macro sf_id(v) as
     case when strlen(v) = 18 and ascii(v) between 33 and 126 and ascii(right(v, 1)) between 33 and 126
               and v <> '000000000000000AAA' then v
          when trim(v) in ('', '000000000000000AAA', '000000000000000') then null else sf_id18(trim(v)) end;
+-- A Salesforce checkbox is never null: an empty value (Data Loader writes false so) is false. A column
+-- the file does not have is NULL in raw (never ''), and stays unknown.
 create or replace macro sf_bool(v) as
     case lower(trim(v)) when '1' then true when 'true' then true
-                        when '0' then false when 'false' then false end;
-create or replace macro sf_timestamp(v) as
-    coalesce(try_strptime(trim(v), '%Y-%m-%d %H:%M:%S'),
-             try_strptime(trim(v), '%Y-%m-%dT%H:%M:%S.%gZ'),
-             try_strptime(trim(v), '%Y-%m-%dT%H:%M:%SZ'),
-             try_strptime(trim(v), '%Y-%m-%d'));
-create or replace macro sf_date(v) as cast(sf_timestamp(v) as date);
+                        when '0' then false when 'false' then false when '' then false end;
+-- Every timestamp dialect, as a UTC timestamp (docs/real-exports.md): the Data Export's
+-- 'YYYY-MM-DD HH:MM:SS' first (the common case, one try), then ISO 8601 as Data Loader, the API and
+-- connectors write it (an offset as Z, +0000 or +02:00 is converted to UTC), then slashed dates re-saved
+-- from Excel, month first unless the file was read day-first (`date_order`, decided per file by extract).
+create or replace macro sf_timestamp(v, date_order) as
+    coalesce(try_strptime(v, '%Y-%m-%d %H:%M:%S'), sf_timestamp_other(trim(v), date_order));
+create or replace macro sf_timestamp_other(v, date_order) as
+    case when v[11] = 'T' and regexp_matches(v, '([zZ]|[+-]\d\d:?\d\d)$')
+              then cast(try_strptime(regexp_replace(v, '[zZ]$', '+0000'),
+                                     ['%Y-%m-%dT%H:%M:%S.%f%z', '%Y-%m-%dT%H:%M:%S%z']) at time zone 'UTC' as timestamp)
+         when v[11] = 'T' then try_strptime(v, ['%Y-%m-%dT%H:%M:%S.%f', '%Y-%m-%dT%H:%M:%S'])
+         when contains(v, '/') then sf_slashed_timestamp(
+             v, regexp_matches(v, '^\d{1,2}/\d{1,2}/\d{4}'), coalesce(date_order, 'mdy') = 'dmy')
+         else try_strptime(v, ['%Y-%m-%d %H:%M:%S', '%Y-%m-%d', '%Y-%m-%d %H:%M:%S.%f', '%Y-%m-%d %H:%M'])
+    end;
+create or replace macro sf_slashed_timestamp(v, four_digit_year, day_first) as
+    case when day_first and four_digit_year then try_strptime(v, ['%d/%m/%Y %H:%M:%S', '%d/%m/%Y %H:%M', '%d/%m/%Y',
+                                                                  '%d/%m/%Y %I:%M:%S %p', '%d/%m/%Y %I:%M %p'])
+         when day_first then try_strptime(v, ['%d/%m/%y %H:%M:%S', '%d/%m/%y %H:%M', '%d/%m/%y',
+                                              '%d/%m/%y %I:%M:%S %p', '%d/%m/%y %I:%M %p'])
+         when four_digit_year then try_strptime(v, ['%m/%d/%Y %I:%M %p', '%m/%d/%Y %I:%M:%S %p', '%m/%d/%Y',
+                                                    '%m/%d/%Y %H:%M:%S', '%m/%d/%Y %H:%M'])
+         else try_strptime(v, ['%m/%d/%y %I:%M %p', '%m/%d/%y %I:%M:%S %p', '%m/%d/%y', '%m/%d/%y %H:%M:%S',
+                               '%m/%d/%y %H:%M'])
+    end;
+create or replace macro sf_date(v, date_order) as cast(sf_timestamp(v, date_order) as date);
+-- Deleted: the record's IsDeleted, or a connector's deleted flag (Fivetran's _fivetran_deleted is a
+-- boolean, Stitch's _sdc_deleted_at and Airbyte's _ab_cdc_deleted_at a timestamp), kept as _connector_deleted.
+create or replace macro sf_deleted(is_deleted, connector_deleted) as
+    coalesce(sf_bool(is_deleted), false) or coalesce(sf_bool(connector_deleted), nullif(trim(connector_deleted), '') is not null);
 create or replace macro sf_number(v) as try_cast(nullif(trim(v), '') as double);
 create or replace macro sf_integer(v) as try_cast(try_cast(nullif(trim(v), '') as double) as bigint);
 -- configured LIKE patterns: lowercased, de-duplicated, sorted; the fallback when there are none
@@ -86,6 +131,9 @@ create or replace macro like_patterns(v, fallback) as cast(case when len(v) > 0
 # One connection per run and process: DuckDB allows one read-write opener of a file.
 _OPEN: dict[str, "_RunWarehouse"] = {}
 STANDBY = "standby.duckdb"
+LINKING = "standby.linking"  # the published file's second name while it is replaced: never a standby
+COPYING = "standby.copying"  # a first build's standby while it is written
+FAILED = "failed"  # holds the last failed run's work copy
 
 
 class StandbyMismatch(Exception):
@@ -189,13 +237,33 @@ class _RunWarehouse:
                 f"another run is building {published} right now; runs of this pipeline "
                 "are serialized (the warehouse has a single writer)"
             ) from None
+        self.con = None
+        try:
+            self._open(config)
+        except BaseException:  # a run that could not start leaves nothing worth keeping (a half-made copy)
+            try:
+                self.close_connection()
+            finally:
+                _remove(work)
+                _remove(Path(f"{work}.wal"))
+                self.lock_file.close()
+            raise
+
+    def _open(self, config: dict) -> None:
+        published, work = self.published, self.work
         prefetch_gx()  # the run's checks will import GX: its files are read while the extract runs
         standby = work.parent / STANDBY
-        for stale in work.parent.glob("*"):  # left by runs that crashed
-            if stale.name not in ("spill", STANDBY) and not stale.name.startswith(work.stem):
-                shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
-        self.con = None
+        # Left by runs that crashed: their work copies, `standby.linking` (a second name of the published
+        # file, or of the one it replaced) and a half-written `standby.copying`. Names only: unlinking a
+        # hard link never changes the file its other names show.
+        for stale in work.parent.glob("*"):
+            if stale.name not in ("spill", STANDBY, FAILED) and not stale.name.startswith(work.stem):
+                _remove(stale)
         self.prepared = "copied: no standby" if published.exists() else "new warehouse"
+        if os.path.lexists(standby) and (why := _unusable_standby(standby, published)):
+            standby.unlink()  # the name only: the published name (or any other) keeps its inode
+            if published.exists():
+                self.prepared = f"copied: the standby was dropped ({why})"
         if published.exists() and standby.exists():
             # Claimed by renaming: a crash from here on leaves a stale work copy, never a half-caught-up standby.
             os.replace(standby, work)
@@ -204,11 +272,9 @@ class _RunWarehouse:
                 done = catch_up(self.con, published)
                 self.prepared = "standby caught up (tables: " + ", ".join(f"{n} {k}" for k, n in done.items()) + ")"
             except (duckdb.Error, StandbyMismatch) as e:  # a reader still holds it (locked), or it diverged
-                if self.con is not None:
-                    self.con.close()
-                    self.con = None
-                work.unlink(missing_ok=True)
-                Path(f"{work}.wal").unlink(missing_ok=True)
+                self.close_connection()
+                _remove(work)
+                _remove(Path(f"{work}.wal"))
                 self.prepared = f"copied: the standby could not be used ({str(e).splitlines()[0]})"
         if self.con is None:
             if published.exists():
@@ -218,10 +284,97 @@ class _RunWarehouse:
             self.con.execute(f"create schema if not exists {schema}")
         self.con.execute(MACROS)
 
-    def close(self):
-        release_gx(self.con)
-        self.con.close()
-        self.lock_file.close()
+    def close_connection(self) -> None:
+        """Close the run's connection (DuckDB checkpoints its log into the work copy); the lock stays."""
+        con, self.con = self.con, None
+        if con is not None:
+            try:
+                release_gx(con)
+            finally:
+                con.close()
+
+    def close(self) -> None:
+        try:
+            self.close_connection()
+        finally:
+            self.lock_file.close()
+
+
+def _remove(path: Path) -> None:
+    """Delete a name: a folder with what is in it, else the name alone (never what a symlink points to,
+    and a hard-linked file's other names keep the inode)."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def _fsync(path: Path, directory: bool = False) -> None:
+    fd = os.open(path, os.O_RDONLY | (getattr(os, "O_DIRECTORY", 0) if directory else 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _shares_inode(path: Path, published: Path) -> str | None:
+    """Why writing the file `path` names could change the published warehouse (or any file under
+    another name), or None: it must be a regular file that is not the published one and has no
+    other name."""
+    if path.is_symlink():
+        return "a symbolic link"
+    st = path.stat()
+    if published.exists() and os.path.samestat(st, published.stat()):
+        return "the published file itself, under a second name"
+    if st.st_nlink != 1:
+        return f"a file with {st.st_nlink} names"
+    return None
+
+
+def _unusable_standby(standby: Path, published: Path) -> str | None:
+    if not published.exists():
+        return "no published warehouse to catch up with"
+    return _shares_inode(standby, published)
+
+
+def _run_failed(context) -> bool:
+    """Whether a step of the run failed (a blocking check that fails fails its step); True when
+    it cannot be told (no Dagster context)."""
+    instance, run_id = getattr(context, "instance", None), getattr(getattr(context, "run", None), "run_id", None)
+    if instance is None or not run_id:
+        return True
+    try:
+        return bool(instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_FAILURE))
+    except Exception:  # the event log could not be read: keep the copy rather than lose it
+        return True
+
+
+def _keep_failed(work: Path, published: Path) -> Path | None:
+    """Move a failed run's work copy to `.work/failed/`, where it replaces the one kept before."""
+    if not work.exists():
+        return None
+    wal = Path(f"{work}.wal")
+    if _shares_inode(work, published):  # never keep a second name of the published file (or another)
+        _remove(work)
+        _remove(wal)
+        return None
+    folder = work.parent / FAILED
+    folder.mkdir(exist_ok=True)
+    for older in folder.iterdir():
+        _remove(older)
+    kept = folder / work.name
+    os.replace(work, kept)
+    if wal.exists():
+        os.replace(wal, Path(f"{kept}.wal"))
+    return kept
+
+
+def last_failed_work_copy(published_path: str | Path | None = None) -> Path | None:
+    """The work copy the last failed run left for inspection, `<warehouse dir>/.work/failed/<run_id>.duckdb`
+    (None when there is none). `published_path` is the published warehouse (default: WAREHOUSE_PATH)."""
+    published = Path(published_path or settings.warehouse_path()).resolve()
+    copies = [p for p in (published.parent / ".work" / FAILED).glob("*.duckdb") if p.is_file()]
+    return max(copies, key=lambda p: p.stat().st_mtime) if copies else None
 
 
 class Warehouse(dg.ConfigurableResource):
@@ -284,65 +437,100 @@ class Warehouse(dg.ConfigurableResource):
             # A run checkpoints once, when it publishes. At DuckDB's default (a 16 MiB write-ahead
             # log) the build state and check results written between models set off a mid-run
             # checkpoint that took 27 s at enterprise scale; without it the publish's checkpoint
-            # took 6 s longer, 21 s saved. A failed run's work copy is discarded, log and all.
+            # took 6 s longer, 21 s saved. A failed run's work copy is closed (checkpointed) and kept.
             "checkpoint_threshold": "1GB",
         }
 
     def publish(self) -> dict:
-        """Atomically replace the published warehouse with this run's work copy."""
+        """Atomically replace the published warehouse with this run's work copy.
+
+        Until the work copy is renamed over the published file, a failure (or a crash) leaves the
+        published file as it was: the run stays open, and teardown keeps the work copy as the last
+        failed one (a crash leaves it to the next run, which deletes it). The file being replaced
+        gets a second name, `standby.linking`, that no run ever takes; it becomes `standby.duckdb`
+        only after the rename, when it is no longer the published file. Whatever fails after the
+        rename, the new warehouse is published and the next run starts from a copy or a standby
+        that is not the published file."""
         key = str(self.work_path)
         if key not in _OPEN:
             raise RuntimeError("nothing to publish: this run opened no work copy")
-        run = _OPEN.pop(key)
-        release_gx(run.con)
+        run = _OPEN[key]
+        published, work = self.published_path, self.work_path
+        standby, linking, copying = (work.parent / name for name in (STANDBY, LINKING, COPYING))
         started = time.perf_counter()
+        release_gx(run.con)
         run.con.execute("checkpoint")
         checkpointed = time.perf_counter()
-        run.con.close()
-        fd = os.open(self.work_path, os.O_RDONLY)
-        os.fsync(fd)
-        os.close(fd)
+        run.close_connection()
+        _fsync(work)
         synced = time.perf_counter()
-        standby = self.work_path.parent / STANDBY
-        first_build = not self.published_path.exists()
-        if not first_build:  # the file readers had becomes the next run's standby
-            linking = standby.with_suffix(".linking")
-            linking.unlink(missing_ok=True)
+        first_build = not published.exists()
+        linked = False
+        try:
+            if not first_build:  # the file readers have becomes the next run's standby
+                _remove(linking)
+                try:
+                    os.link(published, linking)
+                    linked = True
+                except OSError:  # a file system without hard links: the next run copies the published file
+                    pass
+            os.replace(work, published)
+        except BaseException:
+            if linked:
+                _remove(linking)
+            raise
+        _OPEN.pop(key)
+        try:
             try:
-                os.link(self.published_path, linking)
-                os.replace(linking, standby)
-            except OSError:  # a file system without hard links: the next run copies the published file
-                linking.unlink(missing_ok=True)
-        os.replace(self.work_path, self.published_path)
-        if first_build:  # nothing to keep: the standby is a copy, made while the file is in the page cache
-            copying = standby.with_suffix(".copying")
-            try:
-                shutil.copyfile(self.published_path, copying)
-                os.replace(copying, standby)
-            except OSError:  # no room for it: the next run copies the published file instead
-                copying.unlink(missing_ok=True)
-        standby_done = time.perf_counter()
-        run.lock_file.close()
-        shutil.rmtree(self.scratch_path, ignore_errors=True)
-        if self.staged_dashboards_path.exists():
-            from pipeline.dashboards import swap_into
+                _fsync(published.parent, directory=True)  # the rename, on disk before the standby's
+            except OSError:  # a file system that cannot sync a folder: it commits the rename itself
+                pass
+            if linked:  # no longer the published file: now it may be the standby
+                try:
+                    os.replace(linking, standby)
+                except OSError:
+                    _remove(linking)
+            elif first_build:  # nothing to keep: the standby is a copy, made while the file is in the page cache
+                try:
+                    shutil.copyfile(published, copying)
+                    _fsync(copying)
+                    os.replace(copying, standby)
+                except OSError:  # no room for it: the next run copies the published file instead
+                    _remove(copying)
+            standby_done = time.perf_counter()
+            shutil.rmtree(self.scratch_path, ignore_errors=True)
+            if self.staged_dashboards_path.exists():
+                from pipeline.dashboards import swap_into
 
-            swap_into(self.staged_dashboards_path, self.dashboards_path)
-        return {"path": str(self.published_path), "bytes": self.published_path.stat().st_size,
+                swap_into(self.staged_dashboards_path, self.dashboards_path)
+                # swap_into without renameat2 renames the old pages away first: a crash there leaves them
+                for old in self.dashboards_path.parent.glob(f".{self.dashboards_path.name}.old-*"):
+                    shutil.rmtree(old, ignore_errors=True)
+        finally:
+            run.close()  # releases the lock (after the swap: the next run deletes what it takes as stale)
+        return {"path": str(published), "bytes": published.stat().st_size,
                 "published_at": time.strftime("%Y-%m-%d %H:%M:%S"),
                 "checkpoint_seconds": checkpointed - started, "close_and_fsync_seconds": synced - checkpointed,
                 "standby_seconds": standby_done - synced, "work_copy": run.prepared}
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
-        # A run that did not publish (failure, blocked checks, a subset without
-        # `publish`) discards its work copy; the published file is untouched.
+        # A run that did not publish (failure, blocked checks, a subset without `publish`) leaves the
+        # published file untouched. A failed one's work copy is kept as the last failed work copy
+        # (`last_failed_work_copy`); one whose steps all succeeded (a subset) is discarded.
         run = _OPEN.pop(str(self.work_path), None)
-        if run is not None:
-            run.close()
-            self.work_path.unlink(missing_ok=True)
-            Path(f"{self.work_path}.wal").unlink(missing_ok=True)
-        shutil.rmtree(self.scratch_path, ignore_errors=True)
-        shutil.rmtree(self.staged_dashboards_path, ignore_errors=True)
+        try:
+            if run is not None:
+                run.close_connection()
+                if _run_failed(context):
+                    _keep_failed(self.work_path, self.published_path)
+                else:
+                    _remove(self.work_path)
+                    _remove(Path(f"{self.work_path}.wal"))
+        finally:
+            shutil.rmtree(self.scratch_path, ignore_errors=True)
+            shutil.rmtree(self.staged_dashboards_path, ignore_errors=True)
+            if run is not None:
+                run.lock_file.close()
 
 
 def open_published(path: str | None = None) -> duckdb.DuckDBPyConnection:

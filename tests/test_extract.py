@@ -118,7 +118,7 @@ def test_a_newer_export_numbers_repeated_rows_blank_ids_and_rejected_lines_by_th
     assert (outcome["rows_loaded"], outcome["rows_rejected"]) == (4, 1)
     assert con.execute("select _row_number, Id, StageName from raw.opportunity where _export_id = 'e2' "
                        "order by 1").fetchall() == [
-        (2, f"006{3:015d}", "Prospecting"), (3, f"006{3:015d}", "Prospecting"), (4, None, "Prospecting"),
+        (2, f"006{3:015d}", "Prospecting"), (3, f"006{3:015d}", "Prospecting"), (4, "", "Prospecting"),
         (5, f"006{2:015d}", "Closed Won")]
     assert con.execute("select line from audit.rejected_lines where export_id = 'e2'").fetchall() == [(4,)]
 
@@ -312,6 +312,7 @@ def test_rows_are_numbered_in_file_order_when_read_in_parallel(tmp_path):
     con = duckdb.connect(config={"threads": 2, "preserve_insertion_order": True})
     for schema in ("raw", "audit"):
         con.execute(f"create schema {schema}")
+    con.execute(MACROS)
     rows, changed = 1_000_000, (1, 400_000, 777_777)
     write(tmp_path / "e1" / "Opportunity.csv", OPP_HEADER + "".join(opp_row(i) for i in range(1, rows + 1)))
     load(con, tmp_path / "e1", "Opportunity", tmp_path)

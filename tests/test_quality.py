@@ -93,7 +93,7 @@ def test_field_rules_find_exactly_the_bad_rows(con, tmp_path):
     rows = [
         opp_row(1),
         opp_row(2).replace('"100"', '"-5"'),                                   # negative amount
-        opp_row(3).replace('"2024-02-29 00:00:00"', '"29/02/2024"'),           # close date does not parse
+        opp_row(3).replace('"2024-02-29 00:00:00"', '"2023-02-29"'),           # close date does not parse
         opp_row(4).replace('"Prospecting"', '""'),                             # no stage
         opp_row(5).replace('"0","0","005', '"0","yes","005'),                  # IsWon not a boolean
         opp_row(6), opp_row(6).replace("Deal 6", "Deal 6 again"),              # duplicate id in one export
@@ -115,7 +115,7 @@ def test_field_rules_find_exactly_the_bad_rows(con, tmp_path):
     assert quality.skip_notes(con, [r["account_id_references"]]) == {
         "account_id_references": "skipped: the export has no Account rows to resolve against"}
     detail = quality.bad_rows(con, r["close_date_parses"])[0][1]
-    assert detail == "CloseDate = '29/02/2024' is not a valid date (YYYY-MM-DD)"
+    assert detail == "CloseDate = '2023-02-29' is not a valid date (YYYY-MM-DD)"
     assert "-5" in quality.bad_rows(con, r["amount_between"])[0][1]
 
 
@@ -123,7 +123,7 @@ def test_raw_rules_judge_each_records_current_rows_across_exports(con, tmp_path)
     """Raw keeps a version once, so a record unchanged in a newer export keeps the rows of
     the load that carried it: its defects stay found until the record changes, and an
     Id-less row counts only while the latest export has it."""
-    bad_date = opp_row(3).replace('"2024-02-29 00:00:00"', '"29/02/2024"')
+    bad_date = opp_row(3).replace('"2024-02-29 00:00:00"', '"2023-02-29"')
     no_id = opp_row(4).replace(f'"006{4:015d}"', '""')
     load_export(con, tmp_path, {"Opportunity.csv": OPP_HEADER + opp_row(1) + opp_row(2) + bad_date + no_id}, "e1")
     r = rules_of("Opportunity")
@@ -196,22 +196,27 @@ def test_newest_timestamp_parsing_few_values_equals_parsing_all(con):
         return rng.choice([
             f"{y:04d}-{m:02d}-{d:02d} {h:02d}:00:00", f"{y}-{m}-{d} {h}:0:0", f"{y:04d}-{m:02d}-{d:02d}T{h:02d}:00:00Z",
             f"{y:04d}-{m:02d}-{d:02d}T{h:02d}:00:00.5Z", f"{y:04d}-{m:02d}-{d:02d}", f"  {y:04d}-{m:02d}-{d:02d} ",
-            f"{y:04d}-13-{d:02d} 00:00:00", "zz", "", "9999-99-99"])
+            f"{y:04d}-13-{d:02d} 00:00:00", "zz", "", "9999-99-99",
+            # Data Loader offsets, Excel re-saves (day-first in the rows that say so)
+            f"{y:04d}-{m:02d}-{d:02d}T{h:02d}:00:00.000+0000", f"{y:04d}-{m:02d}-{d:02d}T{h:02d}:00:00-05:00",
+            f"{m:02d}/{d:02d}/{y % 100:02d}", f"{d}/{m}/{y} {h}:00", f"{m}/{d}/{y} 1:05 PM"])
 
-    con.execute("create table stamps (a varchar, b varchar, IsDeleted varchar)")
+    con.execute("create table stamps (a varchar, b varchar, IsDeleted varchar, _date_order varchar)")
     for seed in range(40):
         rng = random.Random(seed)
         con.execute("delete from stamps")
-        con.executemany("insert into stamps values (?, ?, ?)",
-                        [[texts(rng), texts(rng), rng.choice(["0", "1", ""])] for _ in range(rng.randint(1, 40))])
+        con.executemany("insert into stamps values (?, ?, ?, ?)",
+                        [[texts(rng), texts(rng), rng.choice(["0", "1", ""]), rng.choice(["mdy", "dmy", None])]
+                         for _ in range(rng.randint(1, 40))])
         where = """not coalesce(sf_bool("IsDeleted"), false)"""
-        everything = con.execute(f"select greatest(max(sf_timestamp(a)), max(sf_timestamp(b))) from stamps "
+        everything = con.execute(f"select greatest(max(sf_timestamp(a, _date_order)), max(sf_timestamp(b, _date_order))) from stamps "
                                  f"where {where}").fetchone()[0]
         assert quality.newest_timestamp(con, "stamps", ["a", "b"], where, []) == everything, seed
     # the newest value sorts first as text: only the bounded second pass finds it
     con.execute("delete from stamps")
-    con.execute("insert into stamps values ('2024-03-01 10:00:00', '2024-03-01T01:00:00Z', '0'), "
-                "(' 2024-03-05 00:00:00', '2024-3-4', '0'), ('2026-01-01 00:00:00', '', '1')")
+    con.execute("insert into stamps values ('2024-03-01 10:00:00', '2024-03-01T01:00:00Z', '0', null), "
+                "(' 2024-03-05 00:00:00', '2024-3-4', '0', null), ('2026-01-01 00:00:00', '', '1', null), "
+                "('04/03/2024 10:00', '4/3/24', '0', 'dmy')")  # 4 March: read month first, 3 April would win
     assert quality.newest_timestamp(con, "stamps", ["a", "b"], """not coalesce(sf_bool("IsDeleted"), false)""",
                                     []) == datetime(2024, 3, 5)
 
@@ -360,7 +365,7 @@ def test_raw_rules_re_run_only_for_changed_records_and_agree_with_a_full_run(con
     from pipeline.incremental import touch
 
     def bad(i):
-        return opp_row(i).replace('"2024-02-29 00:00:00"', '"29/02/2024"')
+        return opp_row(i).replace('"2024-02-29 00:00:00"', '"2023-02-29"')
 
     no_id = opp_row(9).replace(f'"006{9:015d}"', '""')
     load_export(con, tmp_path, {"Opportunity.csv": OPP_HEADER + opp_row(1) + opp_row(2) + bad(3) + opp_row(5)

@@ -35,10 +35,10 @@ with latest as (
     where rowid in (
         select rowid
         from raw.account
-        where sf_id("Id") is not null
+        where sf_id("Id") is not null and not coalesce(_duplicate_id, false)
         qualify row_number() over (
             partition by sf_id("Id")
-            order by sf_timestamp("SystemModstamp") desc nulls last, _loaded_at desc, _row_number desc
+            order by sf_timestamp("SystemModstamp", _date_order) desc nulls last, _loaded_at desc, _row_number desc
         ) = 1
     )
 ),
@@ -63,14 +63,14 @@ final as (
         sf_integer("NumberOfEmployees")  as number_of_employees,
         sf_id("OwnerId")                 as owner_id,
         sf_text("CurrencyIsoCode")       as currency_iso_code,
-        sf_timestamp("CreatedDate")      as created_date,
+        sf_timestamp("CreatedDate", _date_order)      as created_date,
         sf_id("CreatedById")             as created_by_id,
-        sf_timestamp("LastModifiedDate") as last_modified_date,
-        sf_timestamp("SystemModstamp")   as system_modstamp,
+        sf_timestamp("LastModifiedDate", _date_order) as last_modified_date,
+        sf_timestamp("SystemModstamp", _date_order)   as system_modstamp,
         _export_id,
         _loaded_at
     from latest
-    where not coalesce(sf_bool("IsDeleted"), false)
+    where not sf_deleted("IsDeleted", _connector_deleted)
 )
 
 select * from final

@@ -28,10 +28,10 @@ with latest as (
     where rowid in (
         select rowid
         from raw.contract
-        where sf_id("Id") is not null
+        where sf_id("Id") is not null and not coalesce(_duplicate_id, false)
         qualify row_number() over (
             partition by sf_id("Id")
-            order by sf_timestamp("SystemModstamp") desc nulls last, _loaded_at desc, _row_number desc
+            order by sf_timestamp("SystemModstamp", _date_order) desc nulls last, _loaded_at desc, _row_number desc
         ) = 1
     )
 ),
@@ -43,20 +43,20 @@ final as (
         sf_text("ContractNumber")        as contract_number,
         sf_text("Status")                as status,
         sf_text("StatusCode")            as status_code,
-        sf_date("StartDate")             as start_date,
-        sf_date("EndDate")               as end_date,
+        sf_date("StartDate", _date_order)             as start_date,
+        sf_date("EndDate", _date_order)               as end_date,
         sf_integer("ContractTerm")       as contract_term,
         sf_id("OwnerId")                 as owner_id,
-        sf_timestamp("ActivatedDate")    as activated_date,
+        sf_timestamp("ActivatedDate", _date_order)    as activated_date,
         sf_text("CurrencyIsoCode")       as currency_iso_code,
-        sf_timestamp("CreatedDate")      as created_date,
-        sf_timestamp("LastModifiedDate") as last_modified_date,
-        sf_timestamp("SystemModstamp")   as system_modstamp,
+        sf_timestamp("CreatedDate", _date_order)      as created_date,
+        sf_timestamp("LastModifiedDate", _date_order) as last_modified_date,
+        sf_timestamp("SystemModstamp", _date_order)   as system_modstamp,
         sf_bool("IsDeleted")             as is_deleted,
         _export_id,
         _loaded_at
     from latest
-    where not coalesce(sf_bool("IsDeleted"), false)
+    where not sf_deleted("IsDeleted", _connector_deleted)
 )
 
 select * from final

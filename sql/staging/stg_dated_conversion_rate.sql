@@ -21,10 +21,10 @@ with latest as (
     where rowid in (
         select rowid
         from raw.dated_conversion_rate
-        where sf_id("Id") is not null
+        where sf_id("Id") is not null and not coalesce(_duplicate_id, false)
         qualify row_number() over (
             partition by sf_id("Id")
-            order by sf_timestamp("SystemModstamp") desc nulls last, _loaded_at desc, _row_number desc
+            order by sf_timestamp("SystemModstamp", _date_order) desc nulls last, _loaded_at desc, _row_number desc
         ) = 1
     )
 ),
@@ -33,12 +33,12 @@ final as (
     select
         sf_id("Id")                      as dated_conversion_rate_id,
         sf_text("IsoCode")               as iso_code,
-        sf_date("StartDate")             as start_date,
-        sf_date("NextStartDate")         as next_start_date,
+        sf_date("StartDate", _date_order)             as start_date,
+        sf_date("NextStartDate", _date_order)         as next_start_date,
         sf_number("ConversionRate")      as conversion_rate,
-        sf_timestamp("CreatedDate")      as created_date,
-        sf_timestamp("LastModifiedDate") as last_modified_date,
-        sf_timestamp("SystemModstamp")   as system_modstamp,
+        sf_timestamp("CreatedDate", _date_order)      as created_date,
+        sf_timestamp("LastModifiedDate", _date_order) as last_modified_date,
+        sf_timestamp("SystemModstamp", _date_order)   as system_modstamp,
         _export_id,
         _loaded_at
     from latest

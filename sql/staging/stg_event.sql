@@ -32,10 +32,10 @@ with latest as (
     where rowid in (
         select rowid
         from raw.event
-        where sf_id("Id") is not null
+        where sf_id("Id") is not null and not coalesce(_duplicate_id, false)
         qualify row_number() over (
             partition by sf_id("Id")
-            order by sf_timestamp("SystemModstamp") desc nulls last, _loaded_at desc, _row_number desc
+            order by sf_timestamp("SystemModstamp", _date_order) desc nulls last, _loaded_at desc, _row_number desc
         ) = 1
     )
 ),
@@ -48,23 +48,23 @@ final as (
         sf_id("AccountId")               as account_id,
         sf_text("Subject")               as subject,
         sf_text("Location")              as location,
-        sf_timestamp("ActivityDateTime") as activity_date_time,
-        sf_date("ActivityDate")          as activity_date,
-        sf_timestamp("StartDateTime")    as start_date_time,
-        sf_timestamp("EndDateTime")      as end_date_time,
+        sf_timestamp("ActivityDateTime", _date_order) as activity_date_time,
+        sf_date("ActivityDate", _date_order)          as activity_date,
+        sf_timestamp("StartDateTime", _date_order)    as start_date_time,
+        sf_timestamp("EndDateTime", _date_order)      as end_date_time,
         sf_integer("DurationInMinutes")  as duration_in_minutes,
         sf_bool("IsAllDayEvent")         as is_all_day_event,
         sf_text("Type")                  as type,
         sf_text("EventSubtype")          as event_subtype,
         sf_id("OwnerId")                 as owner_id,
-        sf_timestamp("CreatedDate")      as created_date,
-        sf_timestamp("LastModifiedDate") as last_modified_date,
-        sf_timestamp("SystemModstamp")   as system_modstamp,
+        sf_timestamp("CreatedDate", _date_order)      as created_date,
+        sf_timestamp("LastModifiedDate", _date_order) as last_modified_date,
+        sf_timestamp("SystemModstamp", _date_order)   as system_modstamp,
         sf_bool("IsDeleted")             as is_deleted,
         _export_id,
         _loaded_at
     from latest
-    where not coalesce(sf_bool("IsDeleted"), false)
+    where not sf_deleted("IsDeleted", _connector_deleted)
 )
 
 select * from final

@@ -26,10 +26,10 @@ with latest as (
     where rowid in (
         select rowid
         from raw.forecasting_quota
-        where sf_id("Id") is not null
+        where sf_id("Id") is not null and not coalesce(_duplicate_id, false)
         qualify row_number() over (
             partition by sf_id("Id")
-            order by sf_timestamp("SystemModstamp") desc nulls last, _loaded_at desc, _row_number desc
+            order by sf_timestamp("SystemModstamp", _date_order) desc nulls last, _loaded_at desc, _row_number desc
         ) = 1
     )
 ),
@@ -40,15 +40,15 @@ final as (
         sf_id("QuotaOwnerId")            as quota_owner_id,
         sf_number("QuotaAmount")         as quota_amount,
         sf_number("QuotaQuantity")       as quota_quantity,
-        sf_date("StartDate")             as start_date,
+        sf_date("StartDate", _date_order)             as start_date,
         sf_id("PeriodId")                as period_id,
         sf_id("ForecastingTypeId")       as forecasting_type_id,
         sf_bool("IsAmount")              as is_amount,
         sf_bool("IsQuantity")            as is_quantity,
         sf_text("CurrencyIsoCode")       as currency_iso_code,
-        sf_timestamp("CreatedDate")      as created_date,
-        sf_timestamp("LastModifiedDate") as last_modified_date,
-        sf_timestamp("SystemModstamp")   as system_modstamp,
+        sf_timestamp("CreatedDate", _date_order)      as created_date,
+        sf_timestamp("LastModifiedDate", _date_order) as last_modified_date,
+        sf_timestamp("SystemModstamp", _date_order)   as system_modstamp,
         _export_id,
         _loaded_at
     from latest

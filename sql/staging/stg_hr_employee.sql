@@ -35,8 +35,8 @@ final as (
         sf_text("employee_id")      as employee_id,
         sf_id("user_id")            as user_id,
         sf_text("email")            as email,
-        sf_date("hire_date")        as hire_date,
-        sf_date("termination_date") as termination_date,
+        sf_date("hire_date", _date_order)        as hire_date,
+        sf_date("termination_date", _date_order) as termination_date,
         sf_text("name")             as name,
         _export_id,
         _loaded_at

@@ -37,10 +37,10 @@ with latest as (
     where rowid in (
         select rowid
         from raw.lead
-        where sf_id("Id") is not null
+        where sf_id("Id") is not null and not coalesce(_duplicate_id, false)
         qualify row_number() over (
             partition by sf_id("Id")
-            order by sf_timestamp("SystemModstamp") desc nulls last, _loaded_at desc, _row_number desc
+            order by sf_timestamp("SystemModstamp", _date_order) desc nulls last, _loaded_at desc, _row_number desc
         ) = 1
     )
 ),
@@ -61,20 +61,20 @@ final as (
         sf_text("Status")                as status,
         sf_id("OwnerId")                 as owner_id,
         sf_bool("IsConverted")           as is_converted,
-        sf_date("ConvertedDate")         as converted_date,
+        sf_date("ConvertedDate", _date_order)         as converted_date,
         sf_id("ConvertedAccountId")      as converted_account_id,
         sf_id("ConvertedContactId")      as converted_contact_id,
         sf_id("ConvertedOpportunityId")  as converted_opportunity_id,
-        sf_timestamp("CreatedDate")      as created_date,
+        sf_timestamp("CreatedDate", _date_order)      as created_date,
         sf_id("CreatedById")             as created_by_id,
-        sf_timestamp("LastModifiedDate") as last_modified_date,
-        sf_timestamp("SystemModstamp")   as system_modstamp,
-        sf_date("LastActivityDate")      as last_activity_date,
+        sf_timestamp("LastModifiedDate", _date_order) as last_modified_date,
+        sf_timestamp("SystemModstamp", _date_order)   as system_modstamp,
+        sf_date("LastActivityDate", _date_order)      as last_activity_date,
         sf_id("Referring_Account__c")    as referring_account,
         _export_id,
         _loaded_at
     from latest
-    where not coalesce(sf_bool("IsDeleted"), false)
+    where not sf_deleted("IsDeleted", _connector_deleted)
 )
 
 select * from final

@@ -40,10 +40,10 @@ with latest as (
     where rowid in (
         select rowid
         from raw.opportunity
-        where sf_id("Id") is not null
+        where sf_id("Id") is not null and not coalesce(_duplicate_id, false)
         qualify row_number() over (
             partition by sf_id("Id")
-            order by sf_timestamp("SystemModstamp") desc nulls last, _loaded_at desc, _row_number desc
+            order by sf_timestamp("SystemModstamp", _date_order) desc nulls last, _loaded_at desc, _row_number desc
         ) = 1
     )
 ),
@@ -59,7 +59,7 @@ final as (
         sf_number("Amount")                 as amount,
         sf_number("Probability")            as probability,
         sf_number("ExpectedRevenue")        as expected_revenue,
-        sf_date("CloseDate")                as close_date,
+        sf_date("CloseDate", _date_order)                as close_date,
         sf_text("Type")                     as type,
         sf_text("LeadSource")               as lead_source,
         sf_bool("IsClosed")                 as is_closed,
@@ -71,16 +71,16 @@ final as (
         sf_id("OwnerId")                    as owner_id,
         sf_id("ContractId")                 as contract_id,
         sf_text("CurrencyIsoCode")          as currency_iso_code,
-        sf_timestamp("CreatedDate")         as created_date,
+        sf_timestamp("CreatedDate", _date_order)         as created_date,
         sf_id("CreatedById")                as created_by_id,
-        sf_timestamp("LastModifiedDate")    as last_modified_date,
-        sf_timestamp("SystemModstamp")      as system_modstamp,
-        sf_timestamp("LastStageChangeDate") as last_stage_change_date,
+        sf_timestamp("LastModifiedDate", _date_order)    as last_modified_date,
+        sf_timestamp("SystemModstamp", _date_order)      as system_modstamp,
+        sf_timestamp("LastStageChangeDate", _date_order) as last_stage_change_date,
         sf_id("Referring_Account__c")       as referring_account,
         _export_id,
         _loaded_at
     from latest
-    where not coalesce(sf_bool("IsDeleted"), false)
+    where not sf_deleted("IsDeleted", _connector_deleted)
 )
 
 select * from final

@@ -25,10 +25,10 @@ with latest as (
     where rowid in (
         select rowid
         from raw.opportunity_history
-        where sf_id("Id") is not null
+        where sf_id("Id") is not null and not coalesce(_duplicate_id, false)
         qualify row_number() over (
             partition by sf_id("Id")
-            order by sf_timestamp("SystemModstamp") desc nulls last, _loaded_at desc, _row_number desc
+            order by sf_timestamp("SystemModstamp", _date_order) desc nulls last, _loaded_at desc, _row_number desc
         ) = 1
     )
 ),
@@ -38,19 +38,19 @@ final as (
         sf_id("Id")                    as opportunity_history_id,
         sf_id("OpportunityId")         as opportunity_id,
         sf_id("CreatedById")           as created_by_id,
-        sf_timestamp("CreatedDate")    as created_date,
+        sf_timestamp("CreatedDate", _date_order)    as created_date,
         sf_text("StageName")           as stage_name,
         sf_number("Amount")            as amount,
         sf_number("ExpectedRevenue")   as expected_revenue,
-        sf_date("CloseDate")           as close_date,
+        sf_date("CloseDate", _date_order)           as close_date,
         sf_number("Probability")       as probability,
         sf_text("ForecastCategory")    as forecast_category,
-        sf_timestamp("SystemModstamp") as system_modstamp,
+        sf_timestamp("SystemModstamp", _date_order) as system_modstamp,
         sf_bool("IsDeleted")           as is_deleted,
         _export_id,
         _loaded_at
     from latest
-    where not coalesce(sf_bool("IsDeleted"), false)
+    where not sf_deleted("IsDeleted", _connector_deleted)
 )
 
 select * from final

@@ -35,10 +35,10 @@ with latest as (
     where rowid in (
         select rowid
         from raw.task
-        where sf_id("Id") is not null
+        where sf_id("Id") is not null and not coalesce(_duplicate_id, false)
         qualify row_number() over (
             partition by sf_id("Id")
-            order by sf_timestamp("SystemModstamp") desc nulls last, _loaded_at desc, _row_number desc
+            order by sf_timestamp("SystemModstamp", _date_order) desc nulls last, _loaded_at desc, _row_number desc
         ) = 1
     )
 ),
@@ -50,7 +50,7 @@ final as (
         sf_id("WhatId")                     as what_id,
         sf_id("AccountId")                  as account_id,
         sf_text("Subject")                  as subject,
-        sf_date("ActivityDate")             as activity_date,
+        sf_date("ActivityDate", _date_order)             as activity_date,
         sf_text("Status")                   as status,
         sf_text("Priority")                 as priority,
         sf_bool("IsClosed")                 as is_closed,
@@ -61,16 +61,16 @@ final as (
         sf_integer("CallDurationInSeconds") as call_duration_in_seconds,
         sf_text("CallDisposition")          as call_disposition,
         sf_id("EmailMessageId")             as email_message_id,
-        sf_timestamp("CompletedDateTime")   as completed_date_time,
+        sf_timestamp("CompletedDateTime", _date_order)   as completed_date_time,
         sf_text("Description")              as description,
-        sf_timestamp("CreatedDate")         as created_date,
-        sf_timestamp("LastModifiedDate")    as last_modified_date,
-        sf_timestamp("SystemModstamp")      as system_modstamp,
+        sf_timestamp("CreatedDate", _date_order)         as created_date,
+        sf_timestamp("LastModifiedDate", _date_order)    as last_modified_date,
+        sf_timestamp("SystemModstamp", _date_order)      as system_modstamp,
         sf_bool("IsDeleted")                as is_deleted,
         _export_id,
         _loaded_at
     from latest
-    where not coalesce(sf_bool("IsDeleted"), false)
+    where not sf_deleted("IsDeleted", _connector_deleted)
 )
 
 select * from final

@@ -7,6 +7,7 @@ columns:
   first_name: "First name of the user."
   last_name: "Last name of the user."
   name: "Full display name; shown on leaderboards and in rep scopes."
+  name_source: "Where name came from: the Name column, or FirstName and LastName joined (the Data Export's User.csv has no Name)."
   email: "The user's email; used to match HR rows that have no user id. (pii: never select it in a mart)"
   phone: "The user's phone number. (pii: never select it in a mart)"
   is_active: "Whether the user can still log in."
@@ -33,10 +34,10 @@ with latest as (
     where rowid in (
         select rowid
         from raw.user
-        where sf_id("Id") is not null
+        where sf_id("Id") is not null and not coalesce(_duplicate_id, false)
         qualify row_number() over (
             partition by sf_id("Id")
-            order by sf_timestamp("SystemModstamp") desc nulls last, _loaded_at desc, _row_number desc
+            order by sf_timestamp("SystemModstamp", _date_order) desc nulls last, _loaded_at desc, _row_number desc
         ) = 1
     )
 ),
@@ -47,7 +48,11 @@ final as (
         sf_text("Username")              as username,
         sf_text("FirstName")             as first_name,
         sf_text("LastName")              as last_name,
-        sf_text("Name")                  as name,
+        -- the Data Export's User.csv has no Name column: the name is made from FirstName and LastName
+        coalesce(sf_text("Name"), nullif(concat_ws(' ', sf_text("FirstName"), sf_text("LastName")), '')) as name,
+        case when sf_text("Name") is not null then 'Name'
+             when coalesce(sf_text("FirstName"), sf_text("LastName")) is not null then 'FirstName LastName'
+        end                              as name_source,
         sf_text("Email")                 as email,
         sf_text("Phone")                 as phone,
         sf_bool("IsActive")              as is_active,
@@ -58,11 +63,11 @@ final as (
         sf_text("Department")            as department,
         sf_text("Title")                 as title,
         sf_text("CompanyName")           as company_name,
-        sf_timestamp("CreatedDate")      as created_date,
-        sf_timestamp("LastModifiedDate") as last_modified_date,
-        sf_timestamp("SystemModstamp")   as system_modstamp,
-        sf_date("Hire_Date__c")          as hire_date,
-        sf_date("Termination_Date__c")   as termination_date,
+        sf_timestamp("CreatedDate", _date_order)      as created_date,
+        sf_timestamp("LastModifiedDate", _date_order) as last_modified_date,
+        sf_timestamp("SystemModstamp", _date_order)   as system_modstamp,
+        sf_date("Hire_Date__c", _date_order)          as hire_date,
+        sf_date("Termination_Date__c", _date_order)   as termination_date,
         _export_id,
         _loaded_at
     from latest

@@ -19,10 +19,10 @@ with latest as (
     where rowid in (
         select rowid
         from raw.user_role
-        where sf_id("Id") is not null
+        where sf_id("Id") is not null and not coalesce(_duplicate_id, false)
         qualify row_number() over (
             partition by sf_id("Id")
-            order by sf_timestamp("SystemModstamp") desc nulls last, _loaded_at desc, _row_number desc
+            order by sf_timestamp("SystemModstamp", _date_order) desc nulls last, _loaded_at desc, _row_number desc
         ) = 1
     )
 ),
@@ -33,8 +33,8 @@ final as (
         sf_text("Name")                  as name,
         sf_text("DeveloperName")         as developer_name,
         sf_id("ParentRoleId")            as parent_role_id,
-        sf_timestamp("LastModifiedDate") as last_modified_date,
-        sf_timestamp("SystemModstamp")   as system_modstamp,
+        sf_timestamp("LastModifiedDate", _date_order) as last_modified_date,
+        sf_timestamp("SystemModstamp", _date_order)   as system_modstamp,
         _export_id,
         _loaded_at
     from latest
