@@ -280,6 +280,7 @@ def load_object(
     rejects = f"rejects_{contract.table}"
     append = dict(con=con, contract=contract, header=header, names=names, export_id=export_id, source=source,
                   rejects=rejects, date_order=dialect.date_order)
+    first_load = not _has_rows(con, table)
     try:
         rows, scanned, loaded_at, readable = _load_rows(con, contract, path, readable, scanned, scratch, encoding,
                                                         loaded_at, append)
@@ -304,7 +305,8 @@ def load_object(
             con.execute(f"delete from {table} where _loaded_at = ? and {pk} = ?", [loaded_at, header_text])
             rows -= repeated
     snapshot = _reconcile_snapshot(con, contract, readable, names, header, export_id, source, loaded_at,
-                                   full_snapshot) if contract.primary_key and contract.primary_key.lower() in present else {}
+                                   full_snapshot, first_load) \
+        if contract.primary_key and contract.primary_key.lower() in present else {}
     # DuckDB reports a short line once per missing column: keep one row per line.
     con.execute(f"""create temp table {rejects}_lines as
         select line, string_agg(column_name, ', ' order by column_idx) as column_name,
@@ -346,16 +348,21 @@ def load_object(
 
 
 def _reconcile_snapshot(con, contract: Contract, readable: Path, names: list[str], header: list[str], export_id: str,
-                        source: str, loaded_at: datetime, full_snapshot: bool) -> dict:
+                        source: str, loaded_at: datetime, full_snapshot: bool, first_load: bool) -> dict:
     """What the file says by the records it holds, beyond the rows appended: an Id twice in it (its rows of
     this load are marked `_duplicate_id`: staging keeps the record's last good version, the id_unique check
     quarantines them), a record the warehouse holds that it lacks (deleted or purged: a copy of the record's
     latest row marked absent is appended), and such a record back again (a copy of its last row before it
-    went absent is appended). Reads the file's Id column once more; an identical file is never read."""
+    went absent is appended). Reads the file's Id column once more, unless every row was appended (a first
+    load); an identical file is never read."""
     table, pk = f"raw.{contract.table}", quote(contract.primary_key)
     header_text = header[[n.lower() for n in names].index(contract.primary_key.lower())]
     columns = "{" + ", ".join(f"{_sql_str(n)}: 'varchar'" for n in names) + "}"
-    con.execute(f"""create or replace temp table _file_ids as
+    if first_load:  # every row of the file is this load's (but lines DuckDB could not parse)
+        con.execute(f"""create or replace temp table _file_ids as select sf_id({pk}) as id, count(*) as copies
+                        from {table} where _loaded_at = ? and sf_id({pk}) is not null group by all""", [loaded_at])
+    else:
+        con.execute(f"""create or replace temp table _file_ids as
         select sf_id({pk}) as id, count(*) as copies
         from read_csv(?, header = true, delim = ',', quote = '"', escape = '"', columns = {columns},
                       auto_detect = false, strict_mode = true, max_line_size = {MAX_LINE_SIZE},

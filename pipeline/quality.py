@@ -134,6 +134,7 @@ class Rule:
     reads: frozenset[tuple[str, str]] = frozenset()  # other tables the query reads (check deps)
     row_level: bool = True     # quarantined (contract rules) or check-only
     reference: tuple[str, str] | None = None  # (object, staging table) a references rule needs rows in
+    skip_if_rows_in: tuple[str, str] | None = None  # (object, raw table) whose rows make the rule moot
     needs_batch_rows: bool = True  # no bad rows possible when {batch} is empty
     record_key: str | None = None  # rules judging each record on its own rows: the key (re-run per changed record)
     fields: tuple[str, ...] = ()   # the contract fields it reads: skipped when the object's latest file lacks one
@@ -346,9 +347,20 @@ def _field_rule(contract: Contract, f: Field, check: Check) -> Rule:
         return Rule(**base, **stg, sql=_staging_select(contract, detail, where),
                     summary=f"{label} references {what}",
                     reads=frozenset({("raw", target.table)}),
-                    reference=(target_name, target_table))
+                    reference=(target_name, target_table),
+                    skip_if_rows_in=_rows_make_moot(check.args.get("unless_rows_in")))
 
     raise ValueError(f"{label}: unknown rule {check.rule!r}")
+
+
+def _rows_make_moot(obj: str | None) -> tuple[str, str] | None:
+    """(object, raw table) for a rule's `unless_rows_in`: a rule a better one replaces when that object has rows."""
+    if obj is None:
+        return None
+    contracts = load_contracts()
+    if obj not in contracts:
+        raise ValueError(f"unless_rows_in names unknown object {obj!r}")
+    return obj, f"raw.{contracts[obj].table}"
 
 
 @cache
@@ -661,6 +673,13 @@ def skip_notes(con, rules) -> dict[str, str]:
                 counts[table] = con.execute(f"select count(*) from {table}").fetchone()[0]
             if counts[table] == 0:
                 notes[rule.name] = f"skipped: the export has no {obj} rows to resolve against"
+                continue
+        if rule.skip_if_rows_in:
+            obj, table = rule.skip_if_rows_in
+            if table not in counts:
+                counts[table] = con.execute(f"select count(*) from {table}").fetchone()[0]
+            if counts[table] > 0:
+                notes[rule.name] = f"skipped: the export has {obj} rows, which the stricter rule checks against"
     return notes
 
 

@@ -110,7 +110,6 @@ def dialect_of(tmp_path: Path, export: Path, dialect: str, **options) -> tuple[P
 
 @pytest.mark.parametrize("dialect, options, says", [
     ("dataloader", {}, "Data Loader / API; timestamps ISO 8601 with offset (to UTC)"),
-    ("excel", {}, "Excel re-save; timestamps slashed dates, month first"),
     ("excel", {"day_first": True}, "Excel re-save; timestamps slashed dates, day first"),
 ])
 def test_each_dialect_publishes_on_the_first_run_with_the_same_kpis(export, standard, tmp_path, dialect, options,
@@ -153,84 +152,79 @@ def test_a_connector_dump_matches_on_names_and_honours_its_deleted_flag(export, 
     assert kpi_rows(tmp_path / "connector") == kpi_rows(tmp_path / "marked")
 
 
-def test_unusable_optional_files_are_reported_once_and_the_run_publishes(export, standard, tmp_path):
-    """A header-only ForecastingQuota.csv with another column set, a UserRole.csv that is not a CSV at all:
-    each is reported (file, what is wrong, what it feeds) and treated as absent."""
-    path = tmp_path / "WE_partial"
+@pytest.fixture(scope="module")
+def faults(export, tmp_path_factory) -> tuple[dg.ExecuteInProcessResult, Path, dict]:
+    """One first run on an export with what real exports bring: a header-only ForecastingQuota.csv with
+    another column set, a UserRole.csv that is not a CSV, a User.csv without a Name column (as the genuine
+    Data Export writes it), and three bad deals among the rest (a negative amount, a close date that is
+    no date, IsWon without IsClosed)."""
+    path = tmp_path_factory.mktemp("faults") / "WE_faults"
     shutil.copytree(export, path)
     (path / "ForecastingQuota.csv").write_text('"Id","QuotaOwnerId","PeriodId"\n', encoding="utf-8")
     (path / "UserRole.csv").write_bytes(b"PK\x03\x04\x00\x00binary\x00\xff\xfe" * 50)
-    result = run(tmp_path / "home", path)
+    header, users = read_rows(path / "User.csv")
+    at = header.index("Name")
+    write_rows(path / "User.csv", header[:at] + header[at + 1:], [r[:at] + r[at + 1:] for r in users])
+    first, last = header.index("FirstName"), header.index("LastName")
+    names = {r[0]: f"{r[first]} {r[last]}".strip() for r in users if r[first] or r[last]}
+    header, deals = read_rows(path / "Opportunity.csv")
+    col = {name: header.index(name) for name in ("Id", "Amount", "CloseDate", "IsWon", "IsClosed")}
+    negative, undated, won_open = [r for r in deals if r[col["IsClosed"]] == "0"][:3]
+    negative[col["Amount"]] = "-250"
+    undated[col["CloseDate"]] = "2024-13-45"
+    won_open[col["IsWon"]] = "1"
+    write_rows(path / "Opportunity.csv", header, deals)
+    home = path.parent / "home"
+    bad = {"amount_between": negative[0], "close_date_parses": undated[0], "won_implies_closed": won_open[0]}
+    return run(home, path), home, {"export": path, "names": names, "bad": bad, "deals": {r[0] for r in deals}}
+
+
+def test_unusable_optional_files_are_reported_once_and_the_run_publishes(faults):
+    result, home, made = faults
     assert result.success
     quota = extract_metadata(result, "forecasting_quota")
     assert quota["status"] == "unusable"
     assert quota["note"] == (
         "ForecastingQuota.csv: required column(s) StartDate missing for ForecastingQuota "
         "(header has 3 columns: Id, QuotaOwnerId, PeriodId). ForecastingQuota is optional: treated as absent "
-        f"from export {path.name}. KPIs without it: none; dashboard tables: mart_leaderboard_reps, "
+        f"from export {made['export'].name}. KPIs without it: none; dashboard tables: mart_leaderboard_reps, "
         "mart_leaderboard_teams, mart_sotu_top_reps.")
     role = extract_metadata(result, "user_role")
     assert role["status"] == "unusable" and role["note"].startswith("UserRole.csv: ")
-    with warehouse(tmp_path / "home") as con:
+    with warehouse(home) as con:
         assert con.execute("select count(*) from raw.forecasting_quota").fetchone()[0] == 0
-        assert con.execute("select count(*) from core.fct_opportunity").fetchone()[0] > 0
 
 
-def test_a_missing_column_is_one_finding_and_names_come_from_first_and_last_name(export, tmp_path):
-    """The genuine Data Export's User.csv has no Name column."""
-    path = tmp_path / "WE_no_name"
-    shutil.copytree(export, path)
-    header, rows = read_rows(path / "User.csv")
-    at = header.index("Name")
-    write_rows(path / "User.csv", header[:at] + header[at + 1:], [r[:at] + r[at + 1:] for r in rows])
-    result = run(tmp_path / "home", path)
-    assert result.success
+def test_a_missing_column_is_one_finding_and_names_come_from_first_and_last_name(faults):
+    result, home, made = faults
     name_check = checks(result)["staging/stg_user:name_not_null"]
     assert name_check.passed
     assert name_check.metadata["note"].value == "skipped: User.csv has no Name column, so there is nothing to check"
-    first, last = header.index("FirstName"), header.index("LastName")
-    expected = {r[0]: f"{r[first]} {r[last]}".strip() for r in rows if r[first] or r[last]}
-    with warehouse(tmp_path / "home") as con:
+    with warehouse(home) as con:
         found = dict(con.execute("select user_id, name from staging.stg_user where name_source = 'FirstName LastName'")
                      .fetchall())
-    assert found == expected
+    assert found == made["names"]
 
 
-def test_one_bad_row_is_quarantined_and_the_rest_published(export, tmp_path):
-    """A negative amount, an unparseable close date and IsWon without IsClosed, one deal each among the
-    export's deals: quarantined by id, left out of the facts, every other deal published."""
-    path = tmp_path / "WE_bad_rows"
-    shutil.copytree(export, path)
-    header, rows = read_rows(path / "Opportunity.csv")
-    col = {name: header.index(name) for name in ("Id", "Amount", "CloseDate", "IsWon", "IsClosed")}
-    open_deals = [r for r in rows if r[col["IsClosed"]] == "0"]
-    negative, undated, won_open = open_deals[0], open_deals[1], open_deals[2]
-    negative[col["Amount"]] = "-250"
-    undated[col["CloseDate"]] = "2024-13-45"
-    won_open[col["IsWon"]] = "1"
-    write_rows(path / "Opportunity.csv", header, rows)
-    result = run(tmp_path / "home", path)
-    assert result.success
+def test_one_bad_row_is_quarantined_and_the_rest_published(faults):
+    result, home, made = faults
     found = checks(result)
-    for name, row in (("amount_between", negative), ("close_date_parses", undated),
-                      ("won_implies_closed", won_open)):
+    for name, deal in made["bad"].items():
         key = next(k for k in found if k.endswith(f":{name}"))
         assert (found[key].passed, found[key].severity.value, found[key].metadata["blocking"].value) == \
             (False, "WARN", False), key
-        assert found[key].metadata["sample_ids"].value == row[col["Id"]]
-    bad = {negative[col["Id"]], undated[col["Id"]], won_open[col["Id"]]}
-    with warehouse(tmp_path / "home") as con:
+        assert found[key].metadata["sample_ids"].value == deal
+    with warehouse(home) as con:
         assert set(r[0] for r in con.execute(
-            "select record_id from audit.quarantine where object = 'Opportunity' and severity = 'error'").fetchall()) == bad
+            "select record_id from audit.quarantine where object = 'Opportunity' and severity = 'error'").fetchall()) \
+            == set(made["bad"].values())
         published = {r[0] for r in con.execute("select opportunity_id from core.fct_opportunity").fetchall()}
-    assert published == {r[col["Id"]] for r in rows} - bad
+    assert published == made["deals"] - set(made["bad"].values())
 
 
-def test_a_whole_column_failing_blocks_and_keeps_the_last_good_warehouse(export, tmp_path):
+def test_a_whole_column_failing_blocks_and_keeps_the_last_good_warehouse(export, published_home, tmp_path):
     """Every CreatedDate in a form no dialect writes: not bad records, a format the pipeline cannot read."""
-    home = tmp_path / "home"
-    assert run(home, export).success
-    before = (home / "warehouse" / "warehouse.duckdb").read_bytes()
+    before = (published_home / "warehouse" / "warehouse.duckdb").read_bytes()
     path = tmp_path / "WE_unreadable_dates"
     shutil.copytree(export, path)
     header, rows = read_rows(path / "Opportunity.csv")
@@ -238,75 +232,71 @@ def test_a_whole_column_failing_blocks_and_keeps_the_last_good_warehouse(export,
     for row in rows:
         row[at] = "22.01.2024 16:14"
     write_rows(path / "Opportunity.csv", header, rows)
-    result = run(home, path)
+    result = run(published_home, path)
     assert not result.success
     check = checks(result)["raw/opportunity:created_date_parses"]
     assert (check.severity.value, check.metadata["blocking"].value) == ("ERROR", True)
     assert check.metadata["failing_percent"].value == 100.0
     assert "More than the 5 % this rule allows" in check.description
-    assert (home / "warehouse" / "warehouse.duckdb").read_bytes() == before
+    assert (published_home / "warehouse" / "warehouse.duckdb").read_bytes() == before
 
 
-def test_records_a_newer_export_lacks_leave_staging_and_come_back_with_it(export, standard_home, published_home,
-                                                                         tmp_path):
-    """An export is a full snapshot of each object: two deals missing from the next export were deleted or
-    purged; raw keeps them; the export after, which has them again (unchanged), brings them back."""
+def test_a_newer_export_deletes_what_it_lacks_keeps_a_duplicate_at_its_last_version_and_distrusts_an_empty_file(
+        export, standard_home, published_home, tmp_path):
+    """An export is a full snapshot of each object. In the next one two deals are missing (deleted or
+    purged: raw keeps them), one deal is there twice (once as before, once with another amount: both rows
+    quarantined, the deal keeps its last good version) and Lead.csv is header-only (suspicious: its records
+    are kept). The export after, with the two deals again unchanged, brings them back."""
     newer = tmp_path / "WE_newer"
     shutil.copytree(export, newer)
     header, rows = read_rows(newer / "Opportunity.csv")
     gone = {rows[0][0], rows[1][0]}
-    write_rows(newer / "Opportunity.csv", header, rows[2:])
+    at = header.index("Amount")
+    twin = list(rows[2])
+    twin[at] = "999999"
+    write_rows(newer / "Opportunity.csv", header, [*rows[2:], twin])
+    lead_header, leads = read_rows(newer / "Lead.csv")
+    write_rows(newer / "Lead.csv", lead_header, [])
     result = run(published_home, newer)
     assert result.success
     meta = extract_metadata(result, "opportunity")
-    assert (meta["records_in_file"], meta["records_deleted"], meta["records_restored"]) == (len(rows) - 2, 2, 0)
+    assert (meta["records_in_file"], meta["records_deleted"], meta["duplicate_ids"]) == (len(rows) - 2, 2, 1)
     assert "2 Opportunity record(s) the warehouse held are not in this export" in meta["note"]
+    duplicate = checks(result)["raw/opportunity:id_unique"]
+    assert (duplicate.passed, duplicate.severity.value, duplicate.metadata["sample_ids"].value) == \
+        (False, "WARN", rows[2][0])
+    assert extract_metadata(result, "lead")["note"] == (
+        f"Lead.csv has no records while the warehouse holds {len(leads):,} Lead records: suspicious (an export that "
+        "failed half-way?), so they are kept as they were")
     with warehouse(published_home) as con:
         assert not gone & {r[0] for r in con.execute("select opportunity_id from core.fct_opportunity").fetchall()}
         assert con.execute("select count(*) from raw.opportunity where Id in (select unnest(?))",
                            [sorted(gone)]).fetchone()[0] == 4  # the first load's rows and the absent copies
+        assert con.execute("select amount from staging.stg_opportunity where opportunity_id = ?",
+                           [rows[2][0]]).fetchone()[0] == float(rows[2][at])
+        assert con.execute("select count(*) from audit.quarantine where rule = 'id_unique' and record_id = ?",
+                           [rows[2][0]]).fetchone()[0] == 1  # the changed twin; its unchanged twin is in raw already
+        assert con.execute("select count(*) from staging.stg_lead").fetchone()[0] == len(leads)
     again = tmp_path / "WE_again"
     shutil.copytree(export, again)
     result = run(published_home, again)
     assert result.success
     assert extract_metadata(result, "opportunity")["records_restored"] == 2
-    with warehouse(published_home) as con:
-        assert gone <= {r[0] for r in con.execute("select opportunity_id from core.fct_opportunity").fetchall()}
     assert kpi_rows(published_home) == kpi_rows(standard_home)
 
 
-def test_an_empty_file_where_records_were_is_suspicious_and_keeps_them(export, published_home, tmp_path):
-    empty = tmp_path / "WE_empty_leads"
-    shutil.copytree(export, empty)
-    header, rows = read_rows(empty / "Lead.csv")
-    write_rows(empty / "Lead.csv", header, [])
-    result = run(published_home, empty)
-    assert result.success
-    assert extract_metadata(result, "lead")["note"] == (
-        f"Lead.csv has no records while the warehouse holds {len(rows):,} Lead records: suspicious (an export that "
-        "failed half-way?), so they are kept as they were")
-    with warehouse(published_home) as con:
-        assert con.execute("select count(*) from staging.stg_lead").fetchone()[0] == len(rows)
+def test_dialect_decisions():
+    from pipeline.contracts import load_contracts
+    from pipeline.dialects import canonical_header, decide_date_order, identity_columns
 
-
-def test_an_id_twice_in_a_newer_export_keeps_its_last_good_version(export, published_home, tmp_path):
-    """The same deal twice, once as before and once with another amount: a nightly run used to keep the changed
-    row silently. Now both rows of the export are quarantined (a warning) and the deal keeps its last good
-    version."""
-    newer = tmp_path / "WE_duplicate"
-    shutil.copytree(export, newer)
-    header, rows = read_rows(newer / "Opportunity.csv")
-    at = header.index("Amount")
-    twin = list(rows[0])
-    twin[at] = "999999"
-    write_rows(newer / "Opportunity.csv", header, [*rows, twin])
-    result = run(published_home, newer)
-    assert result.success
-    check = checks(result)["raw/opportunity:id_unique"]
-    assert (check.passed, check.severity.value, check.metadata["sample_ids"].value) == (False, "WARN", rows[0][0])
-    assert extract_metadata(result, "opportunity")["duplicate_ids"] == 1
-    with warehouse(published_home) as con:
-        assert con.execute("select amount from staging.stg_opportunity where opportunity_id = ?",
-                           [rows[0][0]]).fetchone()[0] == float(rows[0][at])
-        assert con.execute("select count(*) from audit.quarantine where rule = 'id_unique' and record_id = ?",
-                           [rows[0][0]]).fetchone()[0] >= 1
+    opportunity = load_contracts()["Opportunity"]
+    names, renamed = canonical_header(["id", "STAGE_NAME", "stagename2", "Referring_Account_c", "_fivetran_deleted",
+                                       "_fivetran_synced"], opportunity)
+    assert names == ["Id", "StageName", "stagename2", "Referring_Account__c", "_connector_deleted", "_fivetran_synced"]
+    assert renamed == {"id": "Id", "STAGE_NAME": "StageName", "Referring_Account_c": "Referring_Account__c",
+                       "_fivetran_deleted": "_connector_deleted"}
+    assert identity_columns(names) == names[:5]
+    assert decide_date_order({"a": (13, 5), "b": (3, 4)}) == ("dmy", "day first: a has a day above 12 first")
+    assert decide_date_order({"a": (3, 28)}) == ("mdy", "month first: a has a day above 12 second")
+    assert decide_date_order({"a": (12, 12)}) == (None, "no day above 12")
+    assert decide_date_order({"a": (13, 1), "b": (1, 13)}) == (None, "day first in a but month first in b")
