@@ -7,8 +7,8 @@ import dagster as dg
 
 from pipeline import layout
 from pipeline.contracts import Contract, load_contracts
-from pipeline.archive import skipped_entries
-from pipeline.extract import ExportError, load_object, resolve_export
+from pipeline.archive import resolve_export, skipped_entries
+from pipeline.extract import ExportError, load_object
 from pipeline.incremental import touch
 from pipeline.metadata import column_schema, markdown_preview
 from pipeline.resources import ExportSource

@@ -35,6 +35,7 @@ from typing import BinaryIO
 
 from pipeline import settings
 from pipeline.contracts import load_contracts
+from pipeline.extract import ExportError
 
 CHUNK = 1 << 20
 # The ratio limits apply to what expands past this: a small, very regular file (a picklist
@@ -46,13 +47,6 @@ PARTIAL = ".partial-"  # .<target>.partial-<pid>-<random>-<host>: an extraction 
 PARTIAL_STALE_SECONDS = 24 * 3600  # another host's (container's) partial folder untouched this long is gone too
 OFFICE = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods", ".numbers", ".docx", ".pptx"}
 TARS = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".gz", ".bz2", ".xz", ".7z", ".rar")
-
-
-def _error(message: str) -> Exception:
-    # ExportError lives in pipeline.extract, which imports this module at its top: imported on use.
-    from pipeline.extract import ExportError
-
-    return ExportError(message)
 
 
 def _size(n: float) -> str:
@@ -75,7 +69,7 @@ def entry_path(zip_name: str, info: zipfile.ZipInfo) -> PurePosixPath:
     name = info.filename.replace("\\", "/")
     parts = PurePosixPath(name).parts
     if name.startswith("/") or ".." in parts or (parts and ":" in parts[0]):
-        raise _error(f"{zip_name}: entry {info.filename!r} points outside the export; refusing the zip")
+        raise ExportError(f"{zip_name}: entry {info.filename!r} points outside the export; refusing the zip")
     return PurePosixPath(*parts) if parts else PurePosixPath()
 
 
@@ -102,24 +96,24 @@ def plan_extract(archive: zipfile.ZipFile, zip_name: str) -> Plan:
             by_object[obj].append(path)
     for obj, paths in by_object.items():
         if len(paths) > 1:
-            raise _error(f"{zip_name}: {obj}: several files in the export: {', '.join(map(str, sorted(paths)))}; "
+            raise ExportError(f"{zip_name}: {obj}: several files in the export: {', '.join(map(str, sorted(paths)))}; "
                          "refusing the zip")
     for info, _ in files:
         if info.flag_bits & 0x1:
-            raise _error(f"{zip_name}: entry {info.filename} is encrypted; export without a password, "
+            raise ExportError(f"{zip_name}: entry {info.filename} is encrypted; export without a password, "
                          "or unpack it and point at the folder")
         try:
             archive.open(info).close()  # the compression method is readable, the local header agrees
         except NotImplementedError:
-            raise _error(
+            raise ExportError(
                 f"{zip_name}: entry {info.filename} uses compression method {info.compress_type}"
                 + (" (Deflate64: Windows' own zip of large files)" if info.compress_type == 9 else "")
                 + ", which cannot be read; re-zip it (zip, 7-Zip) or unpack it and point at the folder") from None
         except zipfile.BadZipFile as e:
-            raise _error(f"{zip_name}: entry {info.filename} is corrupt ({e}); refusing the zip") from None
+            raise ExportError(f"{zip_name}: entry {info.filename} is corrupt ({e}); refusing the zip") from None
     if not files:
         names = ", ".join(summarize_skipped(skipped, 5)) or "nothing"
-        raise _error(f"{zip_name}: no export file in the zip (Opportunity.csv, Account.csv, ...); it holds {names}")
+        raise ExportError(f"{zip_name}: no export file in the zip (Opportunity.csv, Account.csv, ...); it holds {names}")
     return Plan(files, skipped)
 
 
@@ -130,19 +124,19 @@ def check_limits(zip_name: str, files: list[tuple[zipfile.ZipInfo, PurePosixPath
     for info, _ in files:
         ratio = info.file_size / max(info.compress_size, 1)
         if info.file_size > RATIO_FLOOR_BYTES and ratio > max_ratio:
-            raise _error(f"{zip_name}: entry {info.filename} expands {ratio:.0f}x (limit {max_ratio:g}, "
+            raise ExportError(f"{zip_name}: entry {info.filename} expands {ratio:.0f}x (limit {max_ratio:g}, "
                          "SF_ZIP_MAX_RATIO); refusing the zip")
     total = sum(info.file_size for info, _ in files)
     largest = max(files, key=lambda f: f[0].file_size)[0]
     if largest.file_size > max_bytes:
-        raise _error(f"{zip_name}: entry {largest.filename} expands to {_size(largest.file_size)} "
+        raise ExportError(f"{zip_name}: entry {largest.filename} expands to {_size(largest.file_size)} "
                      f"(limit {_size(max_bytes)}, SF_ZIP_MAX_BYTES); refusing the zip")
     if total > max_bytes:
-        raise _error(f"{zip_name}: the {len(files)} files to extract total {_size(total)} (limit {_size(max_bytes)}, "
+        raise ExportError(f"{zip_name}: the {len(files)} files to extract total {_size(total)} (limit {_size(max_bytes)}, "
                      f"SF_ZIP_MAX_BYTES; the largest, entry {largest.filename}, {_size(largest.file_size)}); refusing the zip")
     ratio = total / max(sum(info.compress_size for info, _ in files), 1)
     if total > RATIO_FLOOR_BYTES and ratio > max_ratio:
-        raise _error(f"{zip_name}: the {len(files)} files to extract expand {ratio:.0f}x together (limit {max_ratio:g}, "
+        raise ExportError(f"{zip_name}: the {len(files)} files to extract expand {ratio:.0f}x together (limit {max_ratio:g}, "
                      f"SF_ZIP_MAX_RATIO; the largest, entry {largest.filename}, {_size(largest.file_size)}); refusing the zip")
     return total
 
@@ -156,10 +150,10 @@ def copy_limited(src: BinaryIO, dst: BinaryIO, *, zip_name: str, entry: str, dec
     while chunk := src.read(CHUNK):
         written += len(chunk)
         if written > declared:
-            raise _error(f"{zip_name}: entry {entry} expands past its declared size of {declared} bytes; "
+            raise ExportError(f"{zip_name}: entry {entry} expands past its declared size of {declared} bytes; "
                          "refusing the zip")
         if written > remaining:
-            raise _error(f"{zip_name}: entry {entry} takes the extracted files past {_size(max_bytes)} "
+            raise ExportError(f"{zip_name}: entry {entry} takes the extracted files past {_size(max_bytes)} "
                          "(SF_ZIP_MAX_BYTES); refusing the zip")
         dst.write(chunk)
     return written
@@ -232,11 +226,11 @@ def safe_extract(zip_path: Path, target: Path, *, max_bytes: int | None = None,
         max_bytes = settings.zip_max_bytes() if max_bytes is None else max_bytes
         max_ratio = settings.zip_max_ratio() if max_ratio is None else max_ratio
     except ValueError as e:
-        raise _error(str(e)) from None
+        raise ExportError(str(e)) from None
     try:
         archive = zipfile.ZipFile(zip_path)
     except (zipfile.BadZipFile, OSError) as e:
-        raise _error(f"{name}: not a readable zip ({e}); download the export again, or unpack it and point at the folder") from None
+        raise ExportError(f"{name}: not a readable zip ({e}); download the export again, or unpack it and point at the folder") from None
     with archive:
         plan = plan_extract(archive, name)
         total = check_limits(name, plan.files, max_bytes, max_ratio)
@@ -244,7 +238,7 @@ def safe_extract(zip_path: Path, target: Path, *, max_bytes: int | None = None,
         _clear_partials(target)
         free = shutil.disk_usage(target.parent).free
         if total > free:
-            raise _error(f"{name}: the files to extract total {_size(total)}, {_size(free)} free under {target.parent}")
+            raise ExportError(f"{name}: the files to extract total {_size(total)}, {_size(free)} free under {target.parent}")
         partial = target.parent / f".{target.name}{PARTIAL}{os.getpid()}-{secrets.token_hex(4)}-{socket.gethostname()}"
         partial.mkdir()
         try:
@@ -257,11 +251,11 @@ def safe_extract(zip_path: Path, target: Path, *, max_bytes: int | None = None,
                         written += copy_limited(src, dst, zip_name=name, entry=info.filename, declared=info.file_size,
                                                 remaining=max_bytes - written, max_bytes=max_bytes)
                 except (zipfile.BadZipFile, EOFError, zlib.error, lzma.LZMAError) as e:  # a bad CRC, a cut stream
-                    raise _error(f"{name}: entry {info.filename} is corrupt ({e}); refusing the zip") from None
+                    raise ExportError(f"{name}: entry {info.filename} is corrupt ({e}); refusing the zip") from None
                 except OSError as e:
                     if e.errno != errno.ENOSPC:
                         raise
-                    raise _error(f"{name}: no space left under {target.parent} extracting entry {info.filename} "
+                    raise ExportError(f"{name}: no space left under {target.parent} extracting entry {info.filename} "
                                  f"(the files to extract total {_size(total)})") from None
             manifest = {"archive": name, "files": [info.filename for info, _ in plan.files],
                         "skipped": summarize_skipped(plan.skipped, listed={str(path.parent) for _, path in plan.files}),
@@ -303,11 +297,11 @@ def resolve_export(path: str | Path, scratch: Path) -> Path:
     folder is named by the zip's path, size and modification time, and reused)."""
     path = Path(path)
     if not path.exists():
-        raise _error(f"export not found: {path}")
+        raise ExportError(f"export not found: {path}")
     if path.is_dir():
         return path
     if path.suffix.lower() in OFFICE or not (path.is_file() and zipfile.is_zipfile(path)):
-        raise _error(_not_an_export(path))
+        raise ExportError(_not_an_export(path))
     digest = hashlib.sha1(f"{path.resolve()}:{path.stat().st_size}:{path.stat().st_mtime_ns}".encode()).hexdigest()[:12]
     target = Path(scratch) / f"{path.stem}-{digest}"
     return target if target.exists() else safe_extract(path, target)

@@ -13,15 +13,13 @@ import csv
 import hashlib
 import io
 import threading
-import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import duckdb
 
-from pipeline.archive import resolve_export, safe_extract  # noqa: F401  (moved there; still importable from here)
 from pipeline.contracts import Contract
 from pipeline.dialects import (DELETED_COLUMN, canonical_header, decide_date_order, identity_columns,
                                slashed_parts_sql, sniff)

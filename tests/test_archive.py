@@ -352,8 +352,3 @@ def test_a_missing_path(tmp_path):
     with pytest.raises(ExportError, match=r"^export not found: .*nowhere\.zip$"):
         resolve_export(tmp_path / "nowhere.zip", tmp_path / "scratch")
 
-
-def test_still_importable_from_extract():
-    from pipeline import extract
-
-    assert extract.resolve_export is resolve_export and extract.safe_extract is safe_extract

@@ -20,7 +20,8 @@ import dagster as dg
 import duckdb
 import pytest
 
-from pipeline.extract import ExportError, resolve_export
+from pipeline.archive import resolve_export
+from pipeline.extract import ExportError
 from tests.test_extract import OPP_HEADER, con, load, opp_row, write  # noqa: F401  (con: fixture)
 
 # --- file-level quirks ---------------------------------------------------------------------

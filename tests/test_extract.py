@@ -12,7 +12,8 @@ import pytest
 
 from pipeline import extract
 from pipeline.contracts import load_contracts
-from pipeline.extract import ExportError, _number_by_position, find_object_file, load_object, resolve_export, scan_file
+from pipeline.archive import resolve_export
+from pipeline.extract import ExportError, _number_by_position, find_object_file, load_object, scan_file
 from pipeline.warehouse import MACROS
 from tests.conftest import csv_rows
 
