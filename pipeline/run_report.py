@@ -32,6 +32,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO
 
 from pipeline.contracts import load_contracts
+from pipeline.dialects import BOOKKEEPING_PREFIXES, boolean_form, timestamp_form
 
 # --- the CSV dialect -------------------------------------------------------------------------
 
@@ -44,12 +45,6 @@ PLAIN = "plain CSV"
 UNKNOWN = "unknown"
 EMPTY = "empty file"
 
-_CONNECTOR_COLUMNS = ("_fivetran_", "_airbyte_", "_ab_", "_sdc_")
-_ISO_T = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d")
-_SPACED = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$")
-_SLASHED = re.compile(r"^\d{1,2}/\d{1,2}/\d{2}(\d{2})?( \d{1,2}:\d\d(:\d\d)?( ?[AP]M)?)?$", re.IGNORECASE)
-_TRUE_FALSE_API = {"true", "false"}
-_TRUE_FALSE_EXCEL = {"TRUE", "FALSE"}
 
 
 def guess_dialect(head: str, plain: bool = False) -> str:
@@ -69,17 +64,18 @@ def guess_dialect(head: str, plain: bool = False) -> str:
     header, rows = (records[0] if records else []), records[1:]
     names = [h.strip() for h in header if h.strip()]
     if not plain and names:
-        if any(n.lower().startswith(_CONNECTOR_COLUMNS) for n in names):
+        if any(n.lower().startswith(BOOKKEEPING_PREFIXES) for n in names):
             return CONNECTOR
         if all(n == n.lower() for n in names) and any("_" in n or n == "id" for n in names):
             return CONNECTOR
     votes = Counter()
-    for value in (v.strip() for row in rows for v in row):
-        if _SLASHED.match(value) or value in _TRUE_FALSE_EXCEL:
+    for value in (v.strip() for row in rows for v in row):  # the forms extract reads (pipeline/dialects.py)
+        form, truth = timestamp_form(value), boolean_form(value)
+        if form == "slashed" or truth == "TRUE/FALSE":
             votes[EXCEL] += 1
-        elif _ISO_T.match(value) or value in _TRUE_FALSE_API:
+        elif form in ("iso", "iso-offset") or truth == "true/false":
             votes[DATA_LOADER] += 1
-        elif _SPACED.match(value):
+        elif form == "export" and len(value) > 10:  # a date and a time: dates alone every tool writes so
             votes[DATA_EXPORT] += 1
     if plain:
         return EXCEL if votes[EXCEL] else PLAIN
