@@ -136,10 +136,14 @@ HUBS = frozenset({"core.dim_run", "core.dim_kpi_scope", "core.bridge_owner_scope
 
 
 @cache
+def _reads_but_hubs(sql_dir: Path) -> dict[str, set[str]]:
+    return {m.table: {f"{s}.{t}" for s, t in m.reads} - HUBS
+            for m in (parse_model(p, sql_dir) for p in sorted(Path(sql_dir).rglob("*.sql")))}
+
+
 def downstream_of(table: str, schema: str, sql_dir: Path = SQL_DIR) -> tuple[str, ...]:
     """The `schema` tables built from `table` ("raw.lead"), directly or through other models but the HUBS."""
-    reads = {m.table: {f"{s}.{t}" for s, t in m.reads} - HUBS
-             for m in (parse_model(p, sql_dir) for p in sorted(Path(sql_dir).rglob("*.sql")))}
+    reads = _reads_but_hubs(sql_dir)
     found, frontier = set(), {table}
     while frontier:
         frontier = {t for t, inputs in reads.items() if inputs & frontier} - found
