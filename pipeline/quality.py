@@ -138,12 +138,7 @@ class Rule:
     needs_batch_rows: bool = True  # no bad rows possible when {batch} is empty
     record_key: str | None = None  # rules judging each record on its own rows: the key (re-run per changed record)
     fields: tuple[str, ...] = ()   # the contract fields it reads: skipped when the object's latest file lacks one
-    block_above_percent: float = 0.0  # an error rule stops the run only when more of the object's records fail
-
-    @property
-    def blocks(self) -> bool:
-        """Whether a failure of this rule can stop the run at all."""
-        return self.severity == "error"
+    block_above_percent: float = 0.0  # a row rule of severity error stops the run only when more records fail
 
     @property
     def asset(self) -> tuple[str, str]:
