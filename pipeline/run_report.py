@@ -33,6 +33,7 @@ from typing import IO
 
 from pipeline.contracts import load_contracts
 from pipeline.dialects import BOOKKEEPING_PREFIXES, boolean_form, timestamp_form
+from pipeline.quality import table_exists
 
 # --- the CSV dialect -------------------------------------------------------------------------
 
@@ -524,19 +525,12 @@ def published_line(published: Path) -> str:
 def failed_work_copy(published: Path, run_id: str = "", since: float | None = None) -> Path | None:
     """The work copy this failed run kept (pipeline.warehouse.last_failed_work_copy), not an
     older run's: its name holds the run id, or it was written since the run started."""
-    try:
-        from pipeline.warehouse import last_failed_work_copy
-    except ImportError:
-        return None
-    try:
-        path = last_failed_work_copy(published)
-        if path is None:
-            return None
-        path = Path(path)
-        if (run_id and run_id in path.name) or (since is not None and path.stat().st_mtime >= since - 1):
-            return path
-    except Exception:  # the report never fails over it
-        pass
+    from pipeline.warehouse import last_failed_work_copy
+
+    path = last_failed_work_copy(published)
+    if path is not None and ((run_id and run_id in path.name)
+                             or (since is not None and path.stat().st_mtime >= since - 1)):
+        return path
     return None
 
 
@@ -563,11 +557,7 @@ def failure_report(result, published: Path, progress: Progress | None = None, ve
             lines += [f"      {t}" for t in p.detail.rstrip().splitlines()]
     if not blocking:
         lines.append("  no step or check says why (run again with --verbose)")
-    if warnings:
-        lines.append(f"warnings (reported, nothing stopped): {len(warnings)}")
-        lines += [f"  {p.line}" for p in warnings[:5]]
-        if len(warnings) > 5:
-            lines.append(f"  ... and {len(warnings) - 5} more (pipeline ui: the run's asset checks)")
+    lines += _listed(f"warnings (reported, nothing stopped): {len(warnings)}", warnings, 5)
     lines += [f"note: {n}" for n in notes(result)]
     if not verbose and any(p.unexpected for p in blocking):
         lines.append("(run again with --verbose for the stack traces)")
@@ -576,6 +566,14 @@ def failure_report(result, published: Path, progress: Progress | None = None, ve
     if work is not None:
         lines.append(f"the failed run's work copy, for inspection: {work}")
     return lines
+
+
+def _listed(title: str, found: list[Problem], shown: int) -> list[str]:
+    """A titled list of the first `shown` problems, and how many more the UI has."""
+    if not found:
+        return []
+    more = [f"  ... and {len(found) - shown} more (pipeline ui: the run's asset checks)"] if len(found) > shown else []
+    return [title, *(f"  {p.line}" for p in found[:shown]), *more]
 
 
 def success_report(result, published: Path, progress: Progress | None = None) -> list[str]:
@@ -616,11 +614,7 @@ def success_report(result, published: Path, progress: Progress | None = None) ->
         lines += _quarantine_lines(con)
         quarantined = _quarantined_rules(con)
     other = [p for p in problems(result) if not p.blocking and p.rule not in quarantined]
-    if other:
-        lines.append(f"warnings: {len(other)} checks")
-        lines += [f"  {p.line}" for p in other[:3]]
-        if len(other) > 3:
-            lines.append(f"  ... and {len(other) - 3} more (pipeline ui: the run's asset checks)")
+    lines += _listed(f"warnings: {len(other)} checks", other, 3)
     lines += [f"note: {n}" for n in notes(result)]
     pages = published.parent / "dashboards" / "index.html"
     if pages.exists():
@@ -628,20 +622,15 @@ def success_report(result, published: Path, progress: Progress | None = None) ->
     return lines
 
 
-def _has_quarantine(con) -> bool:
-    return con.execute("select count(*) from information_schema.tables "
-                       "where table_schema = 'audit' and table_name = 'quarantine'").fetchone()[0] > 0
-
-
 def _quarantined_rules(con) -> set[tuple[str, str]]:
     """(table, rule) of the rules whose failing rows the quarantine holds (reported there)."""
-    if not _has_quarantine(con):
+    if not table_exists(con, "audit", "quarantine"):
         return set()
     return set(con.execute("select distinct checked_table, rule from audit.quarantine").fetchall())
 
 
 def _quarantine_lines(con) -> list[str]:
-    if not _has_quarantine(con):
+    if not table_exists(con, "audit", "quarantine"):
         return []
     rows, objects = con.execute("select count(*), count(distinct object) from audit.quarantine").fetchone()
     if not rows:
