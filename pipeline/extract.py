@@ -20,7 +20,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline.contracts import Contract
+from pipeline.contracts import Contract, load_contracts
 from pipeline.dialects import (DELETED_COLUMN, canonical_header, decide_date_order, identity_columns,
                                slashed_parts_sql, sniff)
 
@@ -241,8 +241,9 @@ def load_object(
         already = con.execute("select max(loaded_at) from raw._loads where object = ? and sha1 = ?",
                               [contract.object, scanned.sha1]).fetchone()[0]
         # The same file as before holds the same records, unless some went absent since: those come back.
-        if already is not None and not _has_rows(con, f"{table} where _loaded_at > '{already}' and _row_number is null "
-                                                        f"and starts_with({DELETED_COLUMN}, '{ABSENT}')"):
+        if already is not None and not con.execute(
+                f"select exists (select 1 from {table} where _loaded_at > ? and _row_number is null "
+                f"and starts_with({DELETED_COLUMN}, ?))", [already, ABSENT]).fetchone()[0]:
             return {"status": "already loaded", "source_file": source, "sha1": scanned.sha1, "rows_loaded": 0}
 
     readable = path if scanned is None else utf8_copy(scanned, scratch)
@@ -273,7 +274,7 @@ def load_object(
     ensure_raw_table(con, contract, names)
     dialect = sniff(readable, header, names, contract, "utf-8")
     if "slashed" in dialect.timestamps:
-        dialect.date_order, dialect.date_order_reason = _date_order(con, contract, export_dir, readable, header, names, date_order)
+        dialect.date_order, dialect.date_order_reason = _date_order(con, contract, export_dir, readable, names, date_order)
 
     rejects = f"rejects_{contract.table}"
     append = dict(con=con, contract=contract, header=header, names=names, export_id=export_id, source=source,
@@ -355,19 +356,13 @@ def _reconcile_snapshot(con, contract: Contract, readable: Path, names: list[str
     load); an identical file is never read."""
     table, pk = f"raw.{contract.table}", quote(contract.primary_key)
     header_text = header[[n.lower() for n in names].index(contract.primary_key.lower())]
-    columns = "{" + ", ".join(f"{_sql_str(n)}: 'varchar'" for n in names) + "}"
     if first_load:  # every row of the file is this load's (but lines DuckDB could not parse)
         con.execute(f"""create or replace temp table _file_ids as select sf_id({pk}) as id, count(*) as copies
                         from {table} where _loaded_at = ? and sf_id({pk}) is not null group by all""", [loaded_at])
     else:
         con.execute(f"""create or replace temp table _file_ids as
-        select sf_id({pk}) as id, count(*) as copies
-        from read_csv(?, header = true, delim = ',', quote = '"', escape = '"', columns = {columns},
-                      auto_detect = false, strict_mode = true, max_line_size = {MAX_LINE_SIZE},
-                      buffer_size = {CSV_BUFFER_SIZE}, ignore_errors = true, allow_quoted_nulls = false,
-                      nullstr = {NO_NULL_STRING})
-        where sf_id({pk}) is not null and {pk} <> ?
-        group by all""", [str(readable), header_text])
+            select sf_id({pk}) as id, count(*) as copies from {_read_csv(names)}
+            where sf_id({pk}) is not null and {pk} <> ? group by all""", [str(readable), header_text])
     records, duplicates = con.execute("select count(*), count(*) filter (where copies > 1) from _file_ids").fetchone()
     outcome, notes = {"records": records, "duplicates": duplicates}, []
     if duplicates:
@@ -435,17 +430,14 @@ def _record_load(con, contract: Contract, export_id: str, source: str, scanned: 
                  columns, loaded_at, dialect, date_order])
 
 
-def _date_evidence(con, contract: Contract, path: Path, header: list[str], names: list[str]) -> dict:
+def _date_evidence(con, contract: Contract, path: Path, names: list[str]) -> dict:
     """Column -> (largest first part, largest second part) of the file's slashed dates (Excel files are small)."""
-    dated = [(h, n) for h, n in zip(header, names) if contract.field(n) and contract.field(n).type in ("date", "datetime")]
+    dated = [n for n in names if contract.field(n) and contract.field(n).type in ("date", "datetime")]
     if not dated:
         return {}
-    columns = "{" + ", ".join(f"{_sql_str(h)}: 'varchar'" for h in header) + "}"
-    parts = con.execute(
-        f"select {', '.join(slashed_parts_sql(quote(h)) for h, _ in dated)} from read_csv(?, header = true, "
-        f"delim = ',', quote = '\"', escape = '\"', columns = {columns}, auto_detect = false, ignore_errors = true, "
-        f"max_line_size = {MAX_LINE_SIZE})", [str(path)]).fetchone()
-    return {f"{contract.files[0]} {n}": (parts[2 * i], parts[2 * i + 1]) for i, (_, n) in enumerate(dated)}
+    parts = con.execute(f"select {', '.join(slashed_parts_sql(quote(n)) for n in dated)} from {_read_csv(names)}",
+                        [str(path)]).fetchone()
+    return {f"{contract.files[0]} {n}": (parts[2 * i], parts[2 * i + 1]) for i, n in enumerate(dated)}
 
 
 _EXPORT_DATE_ORDER: dict[str, tuple[str | None, str]] = {}
@@ -455,8 +447,6 @@ def _export_date_order(con, export_dir: Path) -> tuple[str | None, str]:
     """Day- or month-first from every file of the export with slashed dates: one Excel locale re-saved them."""
     key = str(sorted((str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in export_dir.rglob("*") if f.is_file()))
     if key not in _EXPORT_DATE_ORDER:  # asked once per export and process, by each ambiguous file
-        from pipeline.contracts import load_contracts
-
         evidence = {}
         for other in load_contracts().values():
             path = find_object_file(export_dir, other)
@@ -464,16 +454,16 @@ def _export_date_order(con, export_dir: Path) -> tuple[str | None, str]:
             if header:
                 names, _ = canonical_header(header, other)
                 if "slashed" in sniff(path, header, names, other, "utf-8").timestamps:
-                    evidence |= _date_evidence(con, other, path, header, names)
+                    evidence |= _date_evidence(con, other, path, names)
         _EXPORT_DATE_ORDER[key] = decide_date_order(evidence)
     return _EXPORT_DATE_ORDER[key]
 
 
-def _date_order(con, contract: Contract, export_dir: Path, readable: Path, header: list[str], names: list[str],
+def _date_order(con, contract: Contract, export_dir: Path, readable: Path, names: list[str],
                 configured: str) -> tuple[str, str]:
     """Day- or month-first for a file with slashed dates: its own dates decide, else the other files of the
     export, else the object's previous file, else the setting (SF_DATE_ORDER). Returns (order, why)."""
-    order, why = decide_date_order(_date_evidence(con, contract, readable, header, names))
+    order, why = decide_date_order(_date_evidence(con, contract, readable, names))
     if order:
         return order, why
     order, export_why = _export_date_order(con, export_dir)
@@ -536,14 +526,9 @@ def _append(*, con: duckdb.DuckDBPyConnection, contract: Contract, header: list[
     lines DuckDB cannot parse go to the `rejects` table. Returns the rows added."""
     table = f"raw.{contract.table}"
     present = {n.lower() for n in names}
-    columns = "{" + ", ".join(f"{_sql_str(n)}: 'varchar'" for n in names) + "}"
     row_hash = "hash(" + ", ".join(quote(n) for n in sorted(identity_columns(names), key=str.lower)) + ")"
     loaded = f"? as _export_id, ? as _source_file, ? as _loaded_at, {_sql_str(date_order) if date_order else 'null'} as _date_order"
-    read = f"""read_csv(?, header = true, delim = ',', quote = '"', escape = '"', columns = {columns},
-                        auto_detect = false, strict_mode = true, max_line_size = {MAX_LINE_SIZE},
-                        buffer_size = {CSV_BUFFER_SIZE}, allow_quoted_nulls = false, nullstr = {NO_NULL_STRING},
-                        ignore_errors = true, store_rejects = true,
-                        rejects_table = '{rejects}', rejects_scan = '{rejects}_scan')"""
+    read = _read_csv(names, rejects)
     if contract.primary_key and contract.primary_key.lower() in present and _has_rows(con, table):
         pk = quote(contract.primary_key)
         # Unchanged rows are skipped, so rows are numbered in the read. (Numbering by position in a narrow
@@ -568,6 +553,17 @@ def _append(*, con: duckdb.DuckDBPyConnection, contract: Contract, header: list[
             select *, {loaded}, {row_hash} as _row_hash from {read}""",
                     [export_id, source, loaded_at, str(readable)])
         return _number_by_position(con, table, loaded_at)
+
+
+def _read_csv(names: list[str], rejects: str | None = None) -> str:
+    """DuckDB's read of a file (its path the one `?`) with the dialect pinned, every column VARCHAR under its raw
+    name; lines it cannot parse are skipped, and kept in the `rejects` table when one is named."""
+    columns = "{" + ", ".join(f"{_sql_str(n)}: 'varchar'" for n in names) + "}"
+    kept = f", store_rejects = true, rejects_table = '{rejects}', rejects_scan = '{rejects}_scan'" if rejects else ""
+    return f"""read_csv(?, header = true, delim = ',', quote = '"', escape = '"', columns = {columns},
+                        auto_detect = false, strict_mode = true, max_line_size = {MAX_LINE_SIZE},
+                        buffer_size = {CSV_BUFFER_SIZE}, allow_quoted_nulls = false, nullstr = {NO_NULL_STRING},
+                        ignore_errors = true{kept})"""
 
 
 def _drop_rejects(con: duckdb.DuckDBPyConnection, rejects: str) -> None:
