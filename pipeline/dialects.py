@@ -98,13 +98,14 @@ class Dialect:
         return "; ".join(parts)
 
 
-def sniff(path: Path, header: list[str], names: list[str], contract: Contract, encoding: str) -> Dialect:
-    """The dialect of a file from its first SAMPLE_ROWS rows (header already read)."""
+def sniff(path: Path, header: list[str], names: list[str], contract: Contract) -> Dialect:
+    """The dialect of a file from its first SAMPLE_ROWS rows (header already read), read as UTF-8 (extract
+    reads a Latin-1 file from its UTF-8 copy; a byte that is not UTF-8 says nothing of the dialect)."""
     dialect = Dialect(renamed=canonical_header(header, contract)[1])
     dialect.connector = any(n.lower().startswith(BOOKKEEPING_PREFIXES) for n in header) or (
         sum(1 for c in header if "_" in c and c == c.lower() and not c.startswith("_")) > len(header) // 2)
     kinds = {i: contract.field(n).type for i, n in enumerate(names) if contract.field(n) is not None}
-    with open(path, encoding="utf-8-sig" if encoding == "utf-8" else "latin-1", errors="replace", newline="") as f:
+    with open(path, encoding="utf-8-sig", errors="replace", newline="") as f:
         reader = csv.reader(f)
         next(reader, None)
         for number, row in enumerate(reader):

@@ -272,7 +272,7 @@ def load_object(
     known = {f.name.lower() for f in contract.fields}
     extra = [n for n in names if n.lower() not in known]
     ensure_raw_table(con, contract, names)
-    dialect = sniff(readable, header, names, contract, "utf-8")
+    dialect = sniff(readable, header, names, contract)
     if "slashed" in dialect.timestamps:
         dialect.date_order, dialect.date_order_reason = _date_order(con, contract, export_dir, readable, names, date_order)
 
@@ -453,7 +453,7 @@ def _export_date_order(con, export_dir: Path) -> tuple[str | None, str]:
             header = read_header(path) if path is not None else []
             if header:
                 names, _ = canonical_header(header, other)
-                if "slashed" in sniff(path, header, names, other, "utf-8").timestamps:
+                if "slashed" in sniff(path, header, names, other).timestamps:
                     evidence |= _date_evidence(con, other, path, names)
         _EXPORT_DATE_ORDER[key] = decide_date_order(evidence)
     return _EXPORT_DATE_ORDER[key]
