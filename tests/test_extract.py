@@ -69,12 +69,18 @@ def test_real_fixture_loads_every_file_with_exact_row_counts(con, fixture_export
         "select count(*) from raw.opportunity where CampaignId = '000000000000000AAA'").fetchone()[0] == 31
 
 
-def test_loading_the_same_export_twice_adds_nothing(con, fixture_export, tmp_path):
-    first = load(con, fixture_export, "Opportunity", tmp_path)
-    second = load(con, fixture_export, "Opportunity", tmp_path)
-    assert first["rows_loaded"] == 31
+def test_loading_the_same_export_twice_adds_nothing(con, tmp_path):
+    from pipeline.demo_export import generate_export
+    from tests.conftest import csv_rows
+
+    export = tmp_path / "WE_twice"
+    generate_export(export, scale="tiny", seed=3)
+    deals = csv_rows(export / "Opportunity.csv")
+    first = load(con, export, "Opportunity", tmp_path)
+    second = load(con, export, "Opportunity", tmp_path)
+    assert first["rows_loaded"] == deals > 0
     assert second["status"] == "already loaded" and second["rows_loaded"] == 0
-    assert con.execute("select count(*) from raw.opportunity").fetchone()[0] == 31
+    assert con.execute("select count(*) from raw.opportunity").fetchone()[0] == deals
 
 
 def test_a_changed_export_is_appended_with_load_metadata(con, tmp_path):
