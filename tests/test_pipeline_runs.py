@@ -21,6 +21,7 @@ import pytest
 
 from pipeline.cli import failure_text
 from tests.conftest import csv_rows, use_home
+from tests.support.digest import table_digests
 
 # The generated export's files are Latin-1 (accented names, C1 bytes of mis-encoded sources).
 ENCODING = "latin-1"
@@ -187,6 +188,26 @@ def test_generated_latin1_export_round_trips_and_builds_all_nine_kpis(generated,
     assert (home / "warehouse" / "dashboards" / "index.html").exists()
     headline = materialization_metadata(result, "kpi/new_leads")["value"].value
     assert headline >= 0
+
+
+GOLDEN_DIGESTS = Path(__file__).parent / "golden" / "tiny_seed7_digests.json"
+
+
+def test_every_kpi_and_mart_table_equals_the_recorded_one(first_run):
+    """Refactorings must not move a number: the tiny demo export's kpi and marts tables, digested,
+    equal the digests recorded when they were last checked by hand. A deliberate change of a figure
+    re-records them with UPDATE_GOLDEN=1 and shows the change in review."""
+    import json
+    import os
+
+    with duckdb.connect(str(published(first_run.home)), read_only=True) as con:
+        digests = table_digests(con)
+    if os.environ.get("UPDATE_GOLDEN") == "1":
+        GOLDEN_DIGESTS.write_text(json.dumps(digests, indent=1, sort_keys=True) + "\n")
+    recorded = json.loads(GOLDEN_DIGESTS.read_text())
+    assert sorted(digests) == sorted(recorded), "the set of kpi and marts tables changed"
+    changed = [table for table in recorded if digests[table] != recorded[table]]
+    assert changed == [], f"tables whose content changed: {changed}"
 
 
 def test_a_failed_run_leaves_the_published_warehouse_untouched(first_run, tmp_path):
